@@ -1,0 +1,135 @@
+"""The flat tuple that the call site queues, and its conversion into a :class:`LogRecord`.
+
+A tuple literal is the cheapest thing Python can build, so the call site builds one and
+nothing else. The worker turns it into a :class:`~fapilog_otel.record.LogRecord` when it
+takes the batch. Slot layout (index: meaning):
+
+0 ``TIME`` nanoseconds since the epoch; 1 ``OBSERVED`` observed time or ``None`` (= TIME);
+2 ``SEVERITY_NUMBER``; 3 ``SEVERITY_TEXT``; 4 ``BODY`` (already frozen); 5 ``ATTRS`` call
+keyword arguments (frozen dict) or ``None``; 6 ``SCOPE`` the scope name (``str``) or a
+:class:`Scope` with a version or attributes; 7 ``BOUND`` the logger's bound attributes or
+``None``; 8 ``CONTEXT`` the context-bound attributes or ``None``; 9 ``SPAN`` a plain
+``(trace_id, span_id, trace_flags)`` tuple or ``None``; 10 ``EVENT_NAME``; 11 ``EXC`` an
+exception or ``None``; 12 ``RESOURCE`` a resource overriding the pipeline's, or ``None``.
+
+Why names and plain tuples: a tuple holding only untracked objects (str, int, float,
+``None``, and dicts or tuples of those) is untracked by the cyclic garbage collector at its
+first collection, so a backlog of queued records costs the collector nothing. One
+tracked object in a slot (a ``Scope`` instance, a ``SpanContext``) would keep every queued
+record tracked and make full collections scan the whole backlog.
+
+Attribute precedence, lowest first: context-bound, logger-bound, call keywords. Exception
+attributes (``exception.type``/``message``/``stacktrace``) never overwrite a user's.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from opentelemetry.sdk.resources import Resource
+
+from fapilog_otel.record import LogRecord, Scope
+
+TIME = 0
+OBSERVED = 1
+SEVERITY_NUMBER = 2
+SEVERITY_TEXT = 3
+BODY = 4
+ATTRS = 5
+SCOPE = 6
+BOUND = 7
+CONTEXT = 8
+SPAN = 9
+EVENT_NAME = 10
+EXC = 11
+RESOURCE = 12
+
+RawRecord = tuple[Any, ...]
+
+#: Bound on the worker's cache of scopes by name; more distinct names just rebuild them.
+_MAX_CACHED_SCOPES = 4096
+
+
+def exception_attributes(exc: BaseException) -> dict[str, str]:
+    """Return the OTel semantic-convention attributes describing ``exc``."""
+    cls = type(exc)
+    module = cls.__module__
+    qualname = cls.__qualname__
+    exc_type = qualname if module in ("builtins", "__main__") else f"{module}.{qualname}"
+    try:
+        message = str(exc)
+    except Exception:
+        message = f"<unprintable {qualname}>"
+    try:
+        stacktrace = "".join(traceback.format_exception(cls, exc, exc.__traceback__))
+    except Exception:
+        stacktrace = f"{exc_type}: {message}"
+    return {
+        "exception.type": exc_type,
+        "exception.message": message,
+        "exception.stacktrace": stacktrace,
+    }
+
+
+def to_record(
+    raw: RawRecord, resource: Resource, scopes: dict[str, Scope] | None = None
+) -> LogRecord:
+    """Build the worker-side :class:`LogRecord` from a queued tuple.
+
+    Args:
+        raw: The queued tuple.
+        resource: The resource to use unless the tuple carries its own.
+        scopes: The worker's cache of :class:`Scope` objects by name (none: no caching).
+    """
+    attrs: dict[str, Any]
+    context = raw[CONTEXT]
+    bound = raw[BOUND]
+    call = raw[ATTRS]
+    if context:
+        attrs = dict(context)
+        if bound:
+            attrs.update(bound)
+        if call:
+            attrs.update(call)
+    elif bound:
+        attrs = dict(bound)
+        if call:
+            attrs.update(call)
+    else:
+        attrs = call if call is not None else {}
+    exc = raw[EXC]
+    if exc is not None:
+        for key, value in exception_attributes(exc).items():
+            attrs.setdefault(key, value)
+    rec = LogRecord.__new__(LogRecord)
+    rec.timestamp = raw[TIME]
+    observed = raw[OBSERVED]
+    rec.observed_timestamp = raw[TIME] if observed is None else observed
+    rec.severity_number = raw[SEVERITY_NUMBER]
+    rec.severity_text = raw[SEVERITY_TEXT]
+    rec.body = raw[BODY]
+    rec.attributes = attrs
+    scope = raw[SCOPE]
+    if scope.__class__ is str:
+        if scopes is None:
+            scopes = {}
+        named = scopes.get(scope)
+        if named is None:
+            if len(scopes) >= _MAX_CACHED_SCOPES:
+                scopes.clear()
+            named = scopes[scope] = Scope(scope)
+        scope = named
+    rec.scope = scope
+    own_resource = raw[RESOURCE]
+    rec.resource = resource if own_resource is None else own_resource
+    span = raw[SPAN]
+    if span is None:
+        rec.trace_id = 0
+        rec.span_id = 0
+        rec.trace_flags = 0
+    else:
+        rec.trace_id, rec.span_id, rec.trace_flags = span
+    rec.event_name = raw[EVENT_NAME]
+    rec.dropped_attributes_count = 0
+    return rec

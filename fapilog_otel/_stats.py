@@ -1,0 +1,113 @@
+"""The accounting of one pipeline: every record submitted ends up counted exactly once.
+
+``submitted == exported + failed + sum(dropped.values()) + queued`` holds in every snapshot,
+where ``queued`` counts records waiting in the queue and records the worker has taken but
+not finished. The library's own drop-report records are not part of these totals (they are
+counted by each exporter in ``exporters``): ``submitted`` is what the application logged.
+Counters are changed under the queue's lock (never on the fast path of a log
+call, which only appends), so a snapshot is consistent.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+#: Why a record was dropped. Reasons are strings so plugins can add their own.
+QUEUE_FULL = "queue_full"
+"""``overflow=drop_newest`` and the queue was full."""
+EVICTED = "evicted"
+"""``overflow=drop_oldest`` evicted the record to make room for a newer one."""
+BLOCK_TIMEOUT = "block_timeout"
+"""``overflow=block`` waited ``block_timeout_ms`` and the queue was still full."""
+REENTRANT = "reentrant"
+"""Logged from the pipeline's own threads (an exporter logging while it exports)."""
+SHUTDOWN = "shutdown"
+"""Logged after shutdown, or still queued when the shutdown timeout ran out."""
+FILTERED = "filtered"
+"""A processor returned ``None``."""
+NO_EXPORTER = "no_exporter"
+"""The container has no exporter (``OTEL_LOGS_EXPORTER=none``)."""
+INTERNAL_ERROR = "internal_error"
+"""The library failed to capture or convert the record (reported on the diagnostics channel)."""
+
+
+class ExporterStats:
+    """Outcomes of one exporter, in records (``timeouts`` and ``errors`` in calls)."""
+
+    __slots__ = ("errors", "exported", "failed", "timeouts")
+
+    def __init__(self) -> None:
+        self.exported = 0
+        self.failed = 0
+        self.errors = 0
+        self.timeouts = 0
+
+    def snapshot(self) -> dict[str, int]:
+        """Return the counts as a plain dict."""
+        return {
+            "exported": self.exported,
+            "failed": self.failed,
+            "errors": self.errors,
+            "timeouts": self.timeouts,
+        }
+
+
+class Counters:
+    """The mutable counters behind :class:`StatsSnapshot`; changed under the queue lock."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+        self.in_flight = 0
+        self.exported = 0
+        self.failed = 0
+        self.dropped: Counter[str] = Counter()
+        self.processor_errors: Counter[str] = Counter()
+        self.exporters: dict[str, ExporterStats] = {}
+
+    def reset(self) -> None:
+        """Start from zero (a forked child does not inherit its parent's counts)."""
+        self.__init__()  # type: ignore[misc]
+
+
+class StatsSnapshot(Mapping[str, Any]):
+    """A read-only view of a container's counters at one moment.
+
+    Keys: ``submitted``, ``exported``, ``failed``, ``queued`` (ints), ``dropped`` (reason ->
+    count), ``exporters`` (exporter name -> its counts) and ``processor_errors``
+    (processor name -> failures).
+    """
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"StatsSnapshot({self._values!r})"
+
+
+def snapshot(counters: Counters, queue_length: int) -> StatsSnapshot:
+    """Build a snapshot; call with the queue lock held."""
+    dropped = dict(counters.dropped)
+    queued = queue_length + counters.in_flight
+    submitted = counters.exported + counters.failed + sum(dropped.values()) + queued
+    return StatsSnapshot(
+        {
+            "submitted": submitted,
+            "exported": counters.exported,
+            "failed": counters.failed,
+            "queued": queued,
+            "dropped": dropped,
+            "exporters": {name: s.snapshot() for name, s in counters.exporters.items()},
+            "processor_errors": dict(counters.processor_errors),
+        }
+    )

@@ -1,0 +1,588 @@
+"""The container worker: one daemon thread with its own asyncio loop.
+
+Data flow (see ``docs/architecture.md``)::
+
+    queue --take(max batch)--> tuples -> LogRecords -> processors -> attribute limits
+          --> one batch object handed to every exporter lane (in parallel)
+          --> when every lane is done: exported / failed counted, flush waiters woken
+
+The worker is idle-silent: with an empty queue it sleeps on an event that a producer sets
+only when it finds the worker idle (``idle`` flag, checked after the append; the worker sets
+the flag before its last look at the queue, so no wake-up is ever missed). It takes a new
+batch as soon as every lane has room, so batches grow by themselves while exporters are busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import enum
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from opentelemetry.sdk.resources import Resource
+
+from fapilog_otel import _stats
+from fapilog_otel._capture import PIPELINE_THREAD, bound_context, mark_pipeline_thread
+from fapilog_otel._diagnostics import Diagnostics
+from fapilog_otel._lanes import ExporterLane, exporter_name
+from fapilog_otel._queue import RecordQueue
+from fapilog_otel._raw import RawRecord, to_record
+from fapilog_otel._stats import ExporterStats
+from fapilog_otel.record import LogRecord, Scope, Severity
+from fapilog_otel.settings import Settings
+
+#: Drop reasons that are the user's intent, not a loss worth a warning.
+_INTENDED = frozenset({_stats.FILTERED, _stats.NO_EXPORTER, _stats.REENTRANT})
+_SELF_SCOPE = "fapilog_otel"
+
+
+class State(enum.Enum):
+    """Lifecycle of a worker."""
+
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+class _Batch:
+    """Records handed to the lanes, waiting for every lane to finish them."""
+
+    __slots__ = ("failed", "finished", "internal", "mark", "pending", "records")
+
+    def __init__(self, records: list[LogRecord], mark: int, lanes: int, internal: bool) -> None:
+        self.records = records
+        self.mark = mark
+        self.pending = lanes
+        self.failed = False
+        self.finished = lanes == 0
+        self.internal = internal
+
+
+def in_pipeline_thread() -> bool:
+    """Whether the caller runs on one of the library's worker or exporter threads."""
+    return bound_context.get() is PIPELINE_THREAD
+
+
+class Worker:
+    """The queue, the worker thread and the exporter lanes of one container.
+
+    Args:
+        settings: The container's settings (queue, batching, limits).
+        resource: The resource records are exported with.
+        exporters: Objects with ``export``/``force_flush``/``shutdown``.
+        processors: Objects with ``process(record)``, run in order.
+        diagnostics: The container's internal warning channel.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        resource: Resource,
+        exporters: Sequence[Any],
+        processors: Sequence[Any],
+        diagnostics: Diagnostics,
+    ) -> None:
+        self.queue = RecordQueue(
+            capacity=settings.queue_size,
+            error_reserve=settings.error_reserve,
+            overflow=settings.overflow,
+            block_timeout=settings.block_timeout_ms / 1000,
+            wake=self.wake,
+        )
+        self.idle = False
+        self.state = State.RUNNING
+        self.resource = resource
+        self.diagnostics = diagnostics
+        self._exporters = list(exporters)
+        self._processors = tuple((exporter_name(p), p) for p in processors)
+        self._scopes: dict[str, Scope] = {}
+        self._max_batch = settings.batch.max_size
+        self._max_delay = settings.batch.max_delay_ms / 1000
+        self._export_timeout = settings.batch.export_timeout_ms / 1000
+        self._count_limit = settings.limits.attribute_count
+        self._length_limit = settings.limits.attribute_value_length
+        self._report_interval = settings.drop_report_interval
+        self._state_lock = threading.Lock()
+        self._shutdown_result: bool | None = None
+        self._start()
+        ref = weakref.ref(self)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=lambda: _after_fork(ref))
+
+    # -- start, wake, fork -------------------------------------------------------------
+
+    def _start(self) -> None:
+        self.lanes = [self._make_lane(e) for e in self._exporters]
+        self._done_mark = 0
+        self._done = threading.Condition()
+        self._outstanding: deque[_Batch] = deque()
+        self._urgent = 0
+        self._stop_requested = False
+        self._stop_deadline = 0.0
+        self._reported_drops = 0
+        self._last_report = float("-inf")
+        self._report_timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._thread_main, args=(ready,), name="fapilog-worker", daemon=True
+        )
+        self._thread.start()
+        ready.wait()
+
+    def _make_lane(self, exporter: Any) -> ExporterLane:
+        base = name = exporter_name(exporter)
+        counters = self.queue.counters.exporters
+        n = 1
+        while name in counters:
+            n += 1
+            name = f"{base}#{n}"
+        stats = counters[name] = ExporterStats()
+        lane = ExporterLane(exporter, stats, self.diagnostics)
+        lane.name = name
+        return lane
+
+    def _thread_main(self, ready: threading.Event) -> None:
+        mark_pipeline_thread()
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._wake_event = asyncio.Event()
+        self._lane_progress = asyncio.Event()
+        for lane in self.lanes:
+            lane.event = asyncio.Event()
+            lane.calls = asyncio.Lock()
+        self._loop = loop
+        ready.set()
+        try:
+            loop.run_until_complete(self._main())
+        except BaseException as exc:
+            self.diagnostics.warn("worker", f"worker stopped by {type(exc).__name__}: {exc}")
+        finally:
+            self._close_loop(loop)
+
+    @staticmethod
+    def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+        """Cancel what is still scheduled (a late flush request) and close the loop."""
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+
+    def wake(self) -> None:
+        """Wake the worker if it sleeps; safe from any thread, never raises."""
+        self.idle = False
+        self._kick()
+
+    def _kick(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._wake_event.set)
+        except RuntimeError:
+            # The loop is closed: the worker has stopped and the queue is closed too.
+            return
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: an empty queue, zero counters and a new worker thread.
+
+        Exporters with a ``reinit_after_fork()`` method are asked to renew what the fork
+        may have left broken (a lock held by one of the parent's threads).
+        """
+        self.queue.reset_after_fork()
+        self.diagnostics.reset_after_fork()
+        self._state_lock = threading.Lock()
+        for exporter in self._exporters:
+            hook = getattr(exporter, "reinit_after_fork", None)
+            if callable(hook):
+                try:
+                    hook()
+                except Exception as exc:
+                    self.diagnostics.warn("fork", f"{exporter!r}.reinit_after_fork: {exc!r}")
+        if self.state is State.RUNNING:
+            self._start()
+        else:
+            self.queue.close()
+
+    # -- the worker's loop -------------------------------------------------------------
+
+    async def _main(self) -> None:
+        loop = asyncio.get_running_loop()
+        tasks = [loop.create_task(self._lane_loop(lane)) for lane in self.lanes]
+        try:
+            await self._drain()
+            while self._outstanding and time.monotonic() < self._stop_deadline:
+                self._lane_progress.clear()
+                await self._wait(self._lane_progress, self._stop_deadline - time.monotonic())
+            await self._shutdown_lanes()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _drain(self) -> None:
+        queue = self.queue
+        items = queue.items
+        while True:
+            if not items:
+                if self._stop_requested:
+                    return
+                self._check_drops()
+                await self._sleep()
+                continue
+            if not all(lane.has_room for lane in self.lanes):
+                self._lane_progress.clear()
+                if all(lane.has_room for lane in self.lanes):
+                    continue
+                await self._lane_progress.wait()
+                continue
+            if self._max_delay and len(items) < self._max_batch and not self._urgent:
+                await self._wait(self._wake_event, self._max_delay, clear=True)
+            raws, mark = queue.take(self._max_batch)
+            self._handle(raws, mark)
+            self._check_drops()
+            await asyncio.sleep(0)
+
+    async def _sleep(self) -> None:
+        event = self._wake_event
+        event.clear()
+        self.idle = True
+        if self.queue.items or self._stop_requested:
+            self.idle = False
+            return
+        await event.wait()
+        self.idle = False
+
+    @staticmethod
+    async def _wait(event: asyncio.Event, timeout: float, *, clear: bool = False) -> None:
+        if clear:
+            event.clear()
+        try:
+            await asyncio.wait_for(event.wait(), max(0.0, timeout))
+        except asyncio.TimeoutError:
+            return
+
+    def _handle(self, raws: list[RawRecord], mark: int, *, internal: bool = False) -> None:
+        """Turn taken tuples into records, process them and hand them to the lanes.
+
+        ``internal`` batches hold the library's own records (drop reports): exporters get
+        them and count them, but the container's totals count only what the application
+        submitted.
+        """
+        records: list[LogRecord] = []
+        dropped: dict[str, int] = {}
+        resource = self.resource
+        scopes = self._scopes
+        for raw in raws:
+            try:
+                records.append(to_record(raw, resource, scopes))
+            except Exception as exc:
+                dropped[_stats.INTERNAL_ERROR] = dropped.get(_stats.INTERNAL_ERROR, 0) + 1
+                self.diagnostics.warn("convert", f"could not convert a record: {exc!r}")
+        if self._processors:
+            records = self._process(records, dropped)
+        if self._count_limit is not None or self._length_limit is not None:
+            for record in records:
+                self._apply_limits(record)
+        if not self.lanes and records:
+            dropped[_stats.NO_EXPORTER] = dropped.get(_stats.NO_EXPORTER, 0) + len(records)
+            records = []
+        if dropped and not internal:
+            self.queue.settle(dropped=dropped)
+        batch = _Batch(records, mark, len(self.lanes) if records else 0, internal)
+        self._outstanding.append(batch)
+        if batch.finished:
+            self._advance()
+            return
+        for lane in self.lanes:
+            lane.inbox.append(batch)
+            lane.event.set()
+
+    def _process(self, records: list[LogRecord], dropped: dict[str, int]) -> list[LogRecord]:
+        out: list[LogRecord] = []
+        errors = self.queue.counters.processor_errors
+        for record in records:
+            current: LogRecord | None = record
+            for name, processor in self._processors:
+                try:
+                    result = processor.process(current.copy())  # type: ignore[union-attr]
+                except BaseException as exc:
+                    # On the worker thread even SystemExit can only be a plugin's bug.
+                    errors[name] += 1
+                    self.diagnostics.warn(
+                        f"processor:{name}", f"processor {name!r} raised {exc!r}; record kept"
+                    )
+                    continue
+                if result is None:
+                    current = None
+                    break
+                current = result
+            if current is None:
+                dropped[_stats.FILTERED] = dropped.get(_stats.FILTERED, 0) + 1
+            else:
+                out.append(current)
+        return out
+
+    def _apply_limits(self, record: LogRecord) -> None:
+        attrs = record.attributes
+        count_limit = self._count_limit
+        if count_limit is not None and len(attrs) > count_limit:
+            # Like the OTel SDK, the most recently set attributes win: the call's keywords
+            # over logger-bound ones over context-bound ones.
+            excess = len(attrs) - count_limit
+            kept = dict(list(attrs.items())[excess:])
+            record.dropped_attributes_count += excess
+            record.attributes = attrs = kept
+        length = self._length_limit
+        if length is not None:
+            for key, value in attrs.items():
+                if isinstance(value, str) and len(value) > length:
+                    attrs[key] = value[:length]
+
+    async def _lane_loop(self, lane: ExporterLane) -> None:
+        inbox = lane.inbox
+        event = lane.event
+        while True:
+            if not inbox:
+                event.clear()
+                await event.wait()
+                continue
+            batch: _Batch = inbox[0]
+            ok = await lane.export(batch.records, self._export_timeout)
+            inbox.popleft()
+            if not ok:
+                batch.failed = True
+            batch.pending -= 1
+            if batch.pending == 0:
+                n = len(batch.records)
+                if not batch.internal:
+                    self.queue.settle(
+                        exported=0 if batch.failed else n, failed=n if batch.failed else 0
+                    )
+                batch.finished = True
+                self._advance()
+            self._lane_progress.set()
+
+    def _advance(self) -> None:
+        """Move the done mark past every finished batch at the head; wake flush waiters."""
+        outstanding = self._outstanding
+        mark = None
+        while outstanding and outstanding[0].finished:
+            mark = outstanding.popleft().mark
+        if mark is not None:
+            with self._done:
+                self._done_mark = max(self._done_mark, mark)
+                self._done.notify_all()
+
+    # -- drop reports ------------------------------------------------------------------
+
+    def _check_drops(self) -> None:
+        """Emit a warning record when records were lost since the last report."""
+        counters = self.queue.counters
+        with self.queue.lock:
+            lost = {k: v for k, v in counters.dropped.items() if k not in _INTENDED and v}
+        total = sum(lost.values())
+        if total <= self._reported_drops:
+            return
+        now = time.monotonic()
+        wait = self._last_report + self._report_interval - now
+        if wait > 0:
+            if self._report_timer is None and self._loop is not None:
+                self._report_timer = self._loop.call_later(wait, self._report_due)
+            return
+        delta = total - self._reported_drops
+        self._reported_drops = total
+        self._last_report = now
+        self.diagnostics.warn("dropped", f"{delta} log records dropped ({lost})")
+        attrs: dict[str, Any] = {"fapilog.dropped.count": delta}
+        for reason, count in sorted(lost.items()):
+            attrs[f"fapilog.dropped.total.{reason}"] = count
+        stamp = time.time_ns()
+        raw = (
+            stamp,
+            None,
+            Severity.WARNING,
+            "WARNING",
+            f"fapilog_otel dropped {delta} log records",
+            attrs,
+            _SELF_SCOPE,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
+        # The report takes the mark of the newest batch: it neither advances nor delays flushes.
+        if self._outstanding:
+            mark = self._outstanding[-1].mark
+        else:
+            mark = self.queue.consumed_and_pending()[0]
+        self._handle([raw], mark, internal=True)
+
+    def _report_due(self) -> None:
+        self._report_timer = None
+        self._wake_event.set()
+
+    # -- flush and shutdown (any thread but the worker's own) --------------------------
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every record queued before the call is exported, then flush exporters.
+
+        Returns:
+            True when all of them were exported within ``timeout`` seconds; False on
+            timeout, when called from a pipeline thread, or when records of that window
+            failed or were lost.
+        """
+        if self.state is State.STOPPED:
+            return bool(self.queue.snapshot()["queued"] == 0)
+        if in_pipeline_thread() or self._loop is None:
+            return False
+        deadline = time.monotonic() + max(0.0, timeout)
+        before = self._loss_counts()
+        consumed, pending = self.queue.consumed_and_pending()
+        target = consumed + pending
+        self._urgent += 1
+        try:
+            self._kick()
+            with self._done:
+                while self._done_mark < target:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not self._thread.is_alive():
+                        return False
+                    self._done.wait(min(remaining, 0.5))
+        finally:
+            self._urgent -= 1
+        if self._stop_requested:
+            # Shutting down: the exporters are flushed by their shutdown.
+            return self._loss_counts() == before
+        flushed = self._run_on_loop(self._flush_lanes(deadline), deadline)
+        return bool(flushed) and self._loss_counts() == before
+
+    def _loss_counts(self) -> tuple[int, ...]:
+        snap = self.queue.snapshot()
+        dropped = snap["dropped"]
+        return (
+            snap["failed"],
+            dropped.get(_stats.EVICTED, 0),
+            dropped.get(_stats.INTERNAL_ERROR, 0),
+        )
+
+    async def _flush_lanes(self, deadline: float) -> bool:
+        remaining = max(0.001, deadline - time.monotonic())
+        results = await asyncio.gather(*(lane.force_flush(remaining) for lane in self.lanes))
+        return all(results)
+
+    def _run_on_loop(self, coro: Coroutine[Any, Any, bool], deadline: float) -> bool | None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            coro.close()
+            return None
+        try:
+            future = asyncio.run_coroutine_threadsafe(coro, loop)
+        except RuntimeError:
+            coro.close()
+            return None
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                return bool(future.result(max(0.0, min(remaining, 0.25))))
+            except concurrent.futures.TimeoutError:
+                if remaining > 0.25 and self._thread.is_alive():
+                    continue
+                future.cancel()
+                return None
+            except Exception:
+                future.cancel()
+                return None
+
+    def shutdown(self, timeout: float) -> bool:
+        """Drain, shut the exporters down and stop the worker; idempotent.
+
+        Returns:
+            True when everything queued was exported and the worker stopped in time.
+        """
+        with self._state_lock:
+            state = self.state
+            if state is State.RUNNING:
+                self.state = State.STOPPING
+        deadline = time.monotonic() + max(0.0, timeout)
+        if state is not State.RUNNING:
+            return self._await_stopped(deadline)
+        if in_pipeline_thread():
+            # The worker cannot wait for itself: it stops once it has drained.
+            self.queue.close()
+            self._request_stop(deadline)
+            return False
+        ok = self.flush(timeout)
+        self.queue.close()
+        self._request_stop(deadline)
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        if self._thread.is_alive():
+            ok = False
+            self.diagnostics.warn("shutdown", f"shutdown did not finish within {timeout:.3g}s")
+        else:
+            for lane in self.lanes:
+                lane.join(max(0.0, deadline - time.monotonic()))
+        if self.queue.discard_remaining():
+            ok = False
+        self._shutdown_result = ok
+        self.state = State.STOPPED
+        return ok
+
+    def _await_stopped(self, deadline: float) -> bool:
+        """For a second shutdown call: wait for the first to finish, return its outcome."""
+        if in_pipeline_thread():
+            return False
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        if self._thread.is_alive():
+            return False
+        if self._shutdown_result is None:
+            # Shut down from inside the pipeline: judge by what is left.
+            self._shutdown_result = not self.queue.discard_remaining() and (
+                self.queue.snapshot()["queued"] == 0
+            )
+            self.state = State.STOPPED
+        return self._shutdown_result
+
+    def _request_stop(self, deadline: float) -> None:
+        self._stop_deadline = deadline
+        self._stop_requested = True
+        self._kick()
+
+    async def _shutdown_lanes(self) -> None:
+        remaining = max(0.001, self._stop_deadline - time.monotonic())
+        await asyncio.gather(*(lane.shutdown(remaining) for lane in self.lanes))
+
+
+def _after_fork(ref: weakref.ref[Worker]) -> None:
+    worker = ref()
+    if worker is not None:
+        worker.reset_after_fork()
+
+
+def register_exit_drain(worker: Worker, timeout: float) -> Callable[[], None]:
+    """Register a drain at interpreter exit that holds the worker only weakly.
+
+    The worker (not the container) is what stays alive while records are in flight: a
+    logger may outlive the container object that made it.
+    """
+    ref = weakref.ref(worker)
+
+    def drain_at_exit() -> None:
+        target = ref()
+        if target is not None and target.state is State.RUNNING:
+            target.shutdown(timeout)
+
+    atexit.register(drain_at_exit)
+    return drain_at_exit

@@ -1,0 +1,242 @@
+"""The container: one isolated logging pipeline.
+
+Each container has its own settings, resource, SDK ``LoggerProvider``, exporters,
+processors, queue, worker thread and stats; containers share nothing mutable, so many can
+live in one process. The default container behind :func:`fapilog_otel.get_logger` is just
+one of them, made on first use.
+"""
+
+from __future__ import annotations
+
+import atexit
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.sdk.resources import Resource
+
+from fapilog_otel import _stats
+from fapilog_otel._capture import PIPELINE_THREAD, bound_context
+from fapilog_otel._diagnostics import Diagnostics
+from fapilog_otel._plugins import load_exporter, load_processor
+from fapilog_otel._raw import RawRecord
+from fapilog_otel._stats import StatsSnapshot
+from fapilog_otel._worker import State, Worker, in_pipeline_thread, register_exit_drain
+from fapilog_otel.logger import AsyncLogger, Logger
+from fapilog_otel.record import Scope
+from fapilog_otel.settings import Settings
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk._logs import LoggerProvider
+
+__all__ = ["Container"]
+
+
+def build_resource(settings: Settings) -> Resource:
+    """The container's resource: the OTel SDK defaults and ``OTEL_*`` variables, overridden
+    by ``Settings.resource_attributes`` and ``Settings.service_name``."""
+    attributes: dict[str, Any] = dict(settings.resource_attributes)
+    if settings.service_name:
+        attributes["service.name"] = settings.service_name
+    return Resource.create(attributes)
+
+
+class Container:
+    """An isolated logging pipeline.
+
+    Args:
+        settings: Configuration; read from the environment when omitted.
+        exporters: Exporters to use instead of the ones named in the settings. Our own
+            exporters and any OTel SDK ``LogRecordExporter`` are accepted.
+        processors: Processors run on the worker before the exporters, in order, ahead of
+            any named in ``settings.processors``.
+        resource: A resource to use instead of the one built from the settings.
+
+    Raises:
+        ConfigurationError: A setting is invalid.
+        PluginError: A named exporter or processor cannot be loaded.
+
+    Example::
+
+        with fo.Container(fo.Settings(service_name="billing")) as c:
+            c.get_logger("invoices").info("sent", invoice_id=7)
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        exporters: Sequence[Any] | None = None,
+        processors: Sequence[Any] | None = None,
+        resource: Resource | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else Settings()
+        self.resource = resource if resource is not None else build_resource(self.settings)
+        if exporters is None:
+            exporters = [load_exporter(n, self.settings) for n in self.settings.exporter_names]
+        chain = list(processors or ()) + [load_processor(n) for n in self.settings.processors]
+        self._diagnostics = Diagnostics(enabled=self.settings.diagnostics)
+        self._worker = Worker(
+            settings=self.settings,
+            resource=self.resource,
+            exporters=[_adapt_exporter(e) for e in exporters],
+            processors=chain,
+            diagnostics=self._diagnostics,
+        )
+        self._level = self.settings.level_number
+        self._loggers: dict[str, Logger] = {}
+        self._async_loggers: dict[str, AsyncLogger] = {}
+        self._provider: LoggerProvider | None = None
+        self._atexit: Callable[[], None] | None = register_exit_drain(
+            self._worker, self.settings.shutdown_timeout
+        )
+
+    # -- loggers -----------------------------------------------------------------------
+
+    def get_logger(self, name: str | None = None) -> Logger:
+        """Return the container's logger called ``name`` (its instrumentation scope)."""
+        key = name or "root"
+        logger = self._loggers.get(key)
+        if logger is None:
+            logger = self._loggers.setdefault(key, Logger(self._worker, Scope(key), self._level))
+        return logger
+
+    def get_async_logger(self, name: str | None = None) -> AsyncLogger:
+        """Return the container's async logger called ``name``."""
+        key = name or "root"
+        logger = self._async_loggers.get(key)
+        if logger is None:
+            logger = self._async_loggers.setdefault(
+                key, AsyncLogger(self._worker, Scope(key), self._level)
+            )
+        return logger
+
+    @property
+    def logger_provider(self) -> LoggerProvider:
+        """This container's own OTel SDK ``LoggerProvider``.
+
+        Records emitted through it (by OTel's ``LoggingHandler`` or an instrumented
+        library) go through this container's pipeline. It is never set as the global
+        provider; pass it explicitly.
+        """
+        if self._provider is None:
+            from fapilog_otel._sdk import ProviderBridgeProcessor, make_logger_provider
+
+            processor = ProviderBridgeProcessor(self._submit_raw, flush=self.flush)
+            self._provider = make_logger_provider(self.resource, processor)
+        return self._provider
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything logged before the call is exported.
+
+        Returns:
+            True when every record queued before the call was exported within ``timeout``
+            seconds (and the exporters flushed); False otherwise.
+        """
+        return self._worker.flush(timeout)
+
+    async def aflush(self, timeout: float = 5.0) -> bool:
+        """:meth:`flush` for async code: waits in a thread, not on the event loop."""
+        import asyncio
+
+        return await asyncio.to_thread(self._worker.flush, timeout)
+
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Deliver what is queued, shut the exporters down and stop the worker.
+
+        Idempotent. Records logged afterwards are counted as dropped (``shutdown``).
+
+        Returns:
+            True when everything was delivered and the worker stopped within ``timeout``.
+        """
+        result = self._worker.shutdown(timeout)
+        if self._atexit is not None:
+            atexit.unregister(self._atexit)
+            self._atexit = None
+        return result
+
+    async def ashutdown(self, timeout: float = 5.0) -> bool:
+        """:meth:`shutdown` for async code: waits in a thread, not on the event loop."""
+        import asyncio
+
+        return await asyncio.to_thread(self.shutdown, timeout)
+
+    close = shutdown
+
+    async def aclose(self, timeout: float = 5.0) -> bool:
+        """Alias of :meth:`ashutdown`."""
+        return await self.ashutdown(timeout)
+
+    @property
+    def is_shutdown(self) -> bool:
+        """Whether :meth:`shutdown` has run (or is running)."""
+        return self._worker.state is not State.RUNNING
+
+    def stats(self) -> StatsSnapshot:
+        """A consistent snapshot of the container's counters.
+
+        ``submitted == exported + failed + sum(dropped.values()) + queued`` always holds.
+        """
+        return self._worker.queue.snapshot()
+
+    def __enter__(self) -> Container:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.shutdown()
+
+    async def __aenter__(self) -> Container:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.ashutdown()
+
+    def __repr__(self) -> str:
+        name = self.resource.attributes.get("service.name")
+        return f"<Container service.name={name!r} state={self._worker.state.value}>"
+
+    # -- for the bridges ---------------------------------------------------------------
+
+    def _submit_raw(self, raw: RawRecord) -> None:
+        """Queue a record made by a bridge (stdlib, SDK provider); never raises."""
+        try:
+            if bound_context.get() is PIPELINE_THREAD:
+                self._worker.queue.drop(_stats.REENTRANT)
+                return
+            self._worker.queue.put(raw)
+        except Exception as exc:
+            self._worker.queue.drop(_stats.INTERNAL_ERROR)
+            self._diagnostics.warn("bridge", f"a bridged record could not be queued: {exc!r}")
+
+    @staticmethod
+    def _is_pipeline_thread() -> bool:
+        """Whether the caller runs on a worker or exporter thread of the library."""
+        return in_pipeline_thread()
+
+
+def _adapt_exporter(exporter: Any) -> Any:
+    """Wrap OTel SDK exporters so they receive SDK records; pass ours through."""
+    from fapilog_otel._sdk import SdkExporterAdapter, is_sdk_exporter, unlimited_limits
+
+    if is_sdk_exporter(exporter):
+        # The worker has applied the container's attribute limits already.
+        return SdkExporterAdapter(exporter, limits=unlimited_limits())
+    if not callable(getattr(exporter, "export", None)):
+        from fapilog_otel.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"{exporter!r} is not an exporter: it needs export(batch), force_flush() and shutdown()"
+        )
+    return exporter

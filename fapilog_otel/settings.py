@@ -1,0 +1,336 @@
+"""Configuration: a pydantic-settings model read from arguments and the environment.
+
+Precedence, highest first: arguments given to :class:`Settings`, ``FAPILOG_*`` variables
+(nesting with ``__``, e.g. ``FAPILOG_BATCH__MAX_SIZE``), the standard ``OTEL_*`` variables,
+then the defaults. Every setting and variable is listed in ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from fapilog_otel.errors import ConfigurationError
+from fapilog_otel.record import Severity
+
+__all__ = [
+    "BatchSettings",
+    "ConsoleSettings",
+    "FileSettings",
+    "LimitSettings",
+    "Settings",
+]
+
+Level = Literal["trace", "debug", "info", "warning", "error", "critical"]
+Overflow = Literal["block", "drop_newest", "drop_oldest"]
+
+_LEVEL_ALIASES = {"warn": "warning", "fatal": "critical", "err": "error"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class BatchSettings(_Section):
+    """How the worker batches records for the exporters."""
+
+    max_size: int = Field(512, ge=1, le=1_000_000)
+    """Most records handed to an exporter in one call (``OTEL_BLRP_MAX_EXPORT_BATCH_SIZE``)."""
+
+    max_delay_ms: float = Field(0.0, ge=0, le=600_000)
+    """Longest a record waits for a fuller batch while the exporters are free
+    (``OTEL_BLRP_SCHEDULE_DELAY``). 0 sends as soon as an exporter is free; while exporters
+    are busy, records gather into the next batch anyway."""
+
+    export_timeout_ms: float = Field(30_000.0, gt=0, le=3_600_000)
+    """Longest one ``export`` call may take before its batch is counted as failed
+    (``OTEL_BLRP_EXPORT_TIMEOUT``)."""
+
+
+class ConsoleSettings(_Section):
+    """The built-in console exporter."""
+
+    format: Literal["auto", "json", "pretty"] = "auto"
+    """``auto`` is pretty on a TTY and JSON lines otherwise."""
+
+    stream: Literal["stdout", "stderr"] = "stdout"
+    color: bool | None = None
+    """``None`` colours pretty output on a TTY unless ``NO_COLOR`` is set."""
+
+
+class FileSettings(_Section):
+    """The built-in file exporter (JSON lines)."""
+
+    path: str | None = None
+    """File to write; setting it makes ``file`` the default exporter."""
+
+    max_bytes: int = Field(0, ge=0)
+    """Rotate before the file would grow past this size; 0 never rotates by size."""
+
+    rotate_interval: float | Literal["hourly", "daily"] = 0.0
+    """Rotate when the file has been open this many seconds (or ``hourly``/``daily``);
+    0 never rotates by time."""
+
+    @field_validator("rotate_interval")
+    @classmethod
+    def _non_negative(cls, value: float | str) -> float | str:
+        if isinstance(value, float) and value < 0:
+            raise ValueError("must be >= 0")
+        return value
+
+    backup_count: int = Field(5, ge=0)
+    """Rotated files to keep; older ones are deleted."""
+
+    compress: bool = False
+    """Gzip rotated files."""
+
+
+class LimitSettings(_Section):
+    """Attribute limits of the OTel spec, applied on the worker.
+
+    ``none`` or ``unset`` (as the OTel SDK spells it) in a variable means no limit.
+    """
+
+    @field_validator("attribute_count", "attribute_value_length", mode="before")
+    @classmethod
+    def _no_limit(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in ("none", "unset", ""):
+            return None
+        return value
+
+    attribute_count: int | None = Field(128, ge=0)
+    """Most attributes per record (``OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT``, then
+    ``OTEL_ATTRIBUTE_COUNT_LIMIT``); ``None`` means no limit."""
+
+    attribute_value_length: int | None = Field(None, ge=0)
+    """Longest string attribute value (``OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT``, then
+    ``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT``); ``None`` means no limit."""
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _parse_key_values(value: str, variable: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigurationError(
+                f"{variable}: expected a comma-separated list of key=value pairs, got {item!r}"
+            )
+        out[urllib.parse.unquote(key.strip())] = urllib.parse.unquote(val.strip())
+    return out
+
+
+class _OtelEnvironmentSource(PydanticBaseSettingsSource):
+    """Reads the standard ``OTEL_*`` variables, below the ``FAPILOG_*`` ones in precedence."""
+
+    #: OTel variable -> (section or None, field) it sets.
+    SIMPLE: ClassVar[dict[str, tuple[str | None, str]]] = {
+        "OTEL_SERVICE_NAME": (None, "service_name"),
+        "OTEL_LOGS_EXPORTER": (None, "exporters"),
+        "OTEL_BLRP_MAX_QUEUE_SIZE": (None, "queue_size"),
+        "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE": ("batch", "max_size"),
+        "OTEL_BLRP_SCHEDULE_DELAY": ("batch", "max_delay_ms"),
+        "OTEL_BLRP_EXPORT_TIMEOUT": ("batch", "export_timeout_ms"),
+    }
+    #: Per-signal variable first, then the global one.
+    LIMITS: ClassVar[dict[str, tuple[str, str]]] = {
+        "attribute_count": (
+            "OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT",
+            "OTEL_ATTRIBUTE_COUNT_LIMIT",
+        ),
+        "attribute_value_length": (
+            "OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+            "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        ),
+    }
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: values come from :meth:`__call__` as a whole."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        env = os.environ
+        values: dict[str, Any] = {}
+        for variable, (section, name) in self.SIMPLE.items():
+            raw = env.get(variable, "").strip()
+            if not raw:
+                continue
+            if section is None:
+                values[name] = raw
+            else:
+                values.setdefault(section, {})[name] = raw
+        for name, variables in self.LIMITS.items():
+            for variable in variables:
+                raw = env.get(variable, "").strip()
+                if raw:
+                    values.setdefault("limits", {})[name] = raw
+                    break
+        raw_attrs = env.get("OTEL_RESOURCE_ATTRIBUTES", "").strip()
+        if raw_attrs:
+            values["resource_attributes"] = _parse_key_values(raw_attrs, "OTEL_RESOURCE_ATTRIBUTES")
+        return values
+
+
+#: Field path -> the standard variable that also sets it (for error messages).
+_OTEL_NAMES: dict[tuple[str, ...], str] = {
+    ((name,) if section is None else (section, name)): variable
+    for variable, (section, name) in _OtelEnvironmentSource.SIMPLE.items()
+}
+_OTEL_NAMES.update(
+    {("limits", name): variables[0] for name, variables in _OtelEnvironmentSource.LIMITS.items()}
+)
+
+
+class Settings(BaseSettings):
+    """Everything a container can be configured with.
+
+    Example::
+
+        fo.Settings(service_name="billing", level="debug", overflow="drop_oldest")
+
+    Raises:
+        ConfigurationError: A value (given or read from the environment) is invalid; the
+            message names the setting, its variables and what is allowed.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="FAPILOG_",
+        env_nested_delimiter="__",
+        case_sensitive=False,
+        extra="forbid",
+        validate_assignment=True,
+    )
+
+    level: Level = "info"
+    """Records below this level are discarded at the call site (``FAPILOG_LEVEL``)."""
+
+    service_name: str | None = None
+    """``service.name`` of the container's resource (``OTEL_SERVICE_NAME``)."""
+
+    resource_attributes: dict[str, str] = Field(default_factory=dict)
+    """Extra resource attributes (``OTEL_RESOURCE_ATTRIBUTES``, ``k=v,k2=v2``)."""
+
+    exporters: Annotated[list[str], NoDecode] | None = None
+    """Exporter names (``OTEL_LOGS_EXPORTER``, comma list): ``console``, ``file``, ``none``,
+    or an exporter plugin's entry-point name. ``None`` means ``console`` (or ``file`` when
+    ``file.path`` is set)."""
+
+    processors: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Processor plugin names, run in this order (``FAPILOG_PROCESSORS``, comma list)."""
+
+    queue_size: int = Field(65_536, ge=1, le=100_000_000)
+    """Records the queue holds before the overflow policy applies (``OTEL_BLRP_MAX_QUEUE_SIZE``)."""
+
+    overflow: Overflow = "block"
+    """What a full queue does: ``block`` waits up to ``block_timeout_ms`` then drops the
+    new record; ``drop_newest`` drops the new record; ``drop_oldest`` evicts the oldest.
+    Records at ERROR and above are the last to be dropped under every policy."""
+
+    block_timeout_ms: float = Field(100.0, ge=0, le=600_000)
+    """Longest a log call waits for room under ``overflow=block``."""
+
+    error_reserve: float = Field(0.1, ge=0, lt=1)
+    """Share of the queue only records at ERROR and above may use."""
+
+    batch: BatchSettings = Field(default_factory=BatchSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    file: FileSettings = Field(default_factory=FileSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+
+    shutdown_timeout: float = Field(5.0, ge=0, le=3600)
+    """Seconds the exit-time drain may take when the application never shut down."""
+
+    drop_report_interval: float = Field(10.0, gt=0)
+    """Seconds between two warning records that report dropped records."""
+
+    diagnostics: bool = True
+    """Write the library's own rate-limited warnings to stderr."""
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigurationError(_describe_errors(exc)) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments first, then ``FAPILOG_*``, then the standard ``OTEL_*`` variables."""
+        return (init_settings, env_settings, _OtelEnvironmentSource(settings_cls))
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _normalise_level(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            return _LEVEL_ALIASES.get(lowered, lowered)
+        return value
+
+    @field_validator("overflow", mode="before")
+    @classmethod
+    def _normalise_overflow(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("exporters", "processors", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        value = _split_list(value)
+        if isinstance(value, list):
+            return [v.strip().lower() if isinstance(v, str) else v for v in value]
+        return value
+
+    @property
+    def level_number(self) -> int:
+        """The severity number of :attr:`level`."""
+        return Severity.BY_NAME[self.level]
+
+    @property
+    def exporter_names(self) -> list[str]:
+        """The exporters to build, after applying the defaults; ``none`` means no exporter."""
+        if self.exporters is None:
+            return ["file"] if self.file.path else ["console"]
+        return [name for name in self.exporters if name != "none"]
+
+
+def _variables_for(loc: tuple[str | int, ...]) -> str:
+    path = tuple(str(part) for part in loc if isinstance(part, str))
+    names = ["FAPILOG_" + "__".join(p.upper() for p in path)] if path else []
+    otel = _OTEL_NAMES.get(path)
+    if otel:
+        names.append(otel)
+    if path == ("resource_attributes",):
+        names.append("OTEL_RESOURCE_ATTRIBUTES")
+    return " / ".join(names) or "settings"
+
+
+def _describe_errors(exc: ValidationError) -> str:
+    lines = ["invalid fapilog_otel settings:"]
+    for error in exc.errors():
+        loc = tuple(error.get("loc", ()))
+        setting = ".".join(str(p) for p in loc) or "settings"
+        given = error.get("input")
+        shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        lines.append(f"  {setting} [{_variables_for(loc)}]: {error.get('msg')}{shown}")
+    return "\n".join(lines)

@@ -1,0 +1,54 @@
+"""Helpers for testing code that logs with fapilog_otel, and for plugin authors.
+
+Example::
+
+    from fapilog_otel.testing import capture_logs
+
+    with capture_logs() as records:
+        my_function(log)           # logs through the container capture_logs made
+    assert records[0].body == "done"
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from fapilog_otel.container import Container
+from fapilog_otel.exporters.memory import InMemoryExporter
+from fapilog_otel.record import LogRecord
+from fapilog_otel.settings import Settings
+
+__all__ = ["InMemoryExporter", "capture_logs", "make_container"]
+
+
+def make_container(**settings: Any) -> tuple[Container, InMemoryExporter]:
+    """Return a container that exports into a new :class:`InMemoryExporter`, and the exporter.
+
+    Keyword arguments are :class:`~fapilog_otel.Settings` fields (``level="debug"`` ...).
+    """
+    exporter = InMemoryExporter()
+    container = Container(Settings(**settings), exporters=[exporter])
+    return container, exporter
+
+
+@contextlib.contextmanager
+def capture_logs(**settings: Any) -> Iterator[list[LogRecord]]:
+    """Make the default container a capturing one for the ``with`` block.
+
+    Yields the list of records, filled when the block ends (the container is flushed and
+    shut down then). The previous default container is restored afterwards.
+    """
+    from fapilog_otel._default import set_default_container
+
+    settings.setdefault("level", "trace")
+    container, exporter = make_container(**settings)
+    records: list[LogRecord] = []
+    previous = set_default_container(container)
+    try:
+        yield records
+    finally:
+        container.shutdown()
+        set_default_container(previous)
+        records.extend(exporter.records)
