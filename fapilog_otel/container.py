@@ -27,7 +27,7 @@ from fapilog_otel.record import Scope
 from fapilog_otel.settings import Settings
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk._logs import LoggerProvider
+    from fapilog_otel._sdk import LoggerProvider
 
 __all__ = ["Container"]
 

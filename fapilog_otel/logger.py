@@ -16,7 +16,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fapilog_otel import _stats
 from fapilog_otel._capture import PIPELINE_THREAD, bound_context, current_span_context
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from fapilog_otel._worker import Worker
 
 __all__ = ["AsyncLogger", "Logger"]
+
+_L = TypeVar("_L", bound="_BaseLogger")
 
 _time_ns = time.time_ns
 _get_bound = bound_context.get
@@ -215,10 +217,23 @@ class _BaseLogger:
         number = level if isinstance(level, int) else Severity.BY_NAME.get(level.lower(), 0)
         return number >= self._level
 
-    def _bind_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
+    def bind(self: _L, /, **attrs: Any) -> _L:
+        """Return a logger of the same kind that adds ``attrs`` to every record.
+
+        Values are frozen now; the call's own keywords win over bound ones.
+        """
         merged = dict(self._bound) if self._bound else {}
         merged.update(freeze_attributes(attrs))
-        return merged
+        return type(self)(self._worker, self._scope, self._level, merged)
+
+    def _passing_level(self, level: str | int) -> tuple[int, str] | None:
+        """Resolve ``level``; ``None`` when it is below the gate (or cannot be resolved)."""
+        try:
+            number, text = _resolve_level(level)
+        except Exception as exc:
+            _internal_error(self, exc)
+            return None
+        return (number, text) if number >= self._level else None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._scope.name!r}>"
@@ -248,17 +263,9 @@ class Logger(_BaseLogger):
 
     def log(self, level: str | int, msg: Any, /, **attrs: Any) -> None:
         """Log at ``level``: a level name or an OTel severity number (1-24)."""
-        try:
-            number, text = _resolve_level(level)
-        except Exception as exc:
-            _internal_error(self, exc)
-            return
-        if number >= self._level:
-            self._emit(number, text, msg, attrs, None, None)
-
-    def bind(self, /, **attrs: Any) -> Logger:
-        """Return a logger that adds ``attrs`` to every record (values frozen now)."""
-        return Logger(self._worker, self._scope, self._level, self._bind_attrs(attrs))
+        resolved = self._passing_level(level)
+        if resolved is not None:
+            self._emit(*resolved, msg, attrs, None, None)
 
     def _emit(
         self,
@@ -310,17 +317,9 @@ class AsyncLogger(_BaseLogger):
 
     async def log(self, level: str | int, msg: Any, /, **attrs: Any) -> None:
         """Log at ``level``: a level name or an OTel severity number (1-24)."""
-        try:
-            number, text = _resolve_level(level)
-        except Exception as exc:
-            _internal_error(self, exc)
-            return
-        if number >= self._level:
-            await self._aemit(number, text, msg, attrs, None, None)
-
-    def bind(self, /, **attrs: Any) -> AsyncLogger:
-        """Return a logger that adds ``attrs`` to every record (values frozen now)."""
-        return AsyncLogger(self._worker, self._scope, self._level, self._bind_attrs(attrs))
+        resolved = self._passing_level(level)
+        if resolved is not None:
+            await self._aemit(*resolved, msg, attrs, None, None)
 
     async def _aemit(
         self,
