@@ -352,7 +352,8 @@ class AsyncLogger(_BaseLogger):
 def _resolve_level(level: str | int) -> tuple[int, str]:
     """Map a level name or severity number to (severity number, severity text)."""
     if isinstance(level, int) and not isinstance(level, bool):
-        number = min(max(level, 1), 24)
+        # int.__pos__ gives a plain int even for a subclass that overrides conversions.
+        number = min(max(int.__pos__(level), 1), 24)
         base = max(n for n in _TEXT_BY_NUMBER if n <= number)
         return number, _TEXT_BY_NUMBER[base]
     try:

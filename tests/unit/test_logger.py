@@ -598,3 +598,25 @@ class TestNeverRaises:
         c.get_logger("t").info("x", h=Hostile())
         record = only(c, mem)
         assert isinstance(record.attributes["h"], str)
+
+
+class TestIntSubclassLevel:
+    def test_int_subclass_level_becomes_a_plain_severity_number(self, make_container: Any) -> None:
+        """log() with an int subclass level exports a plain int severity (no subclass leaks)."""
+
+        class Hostile(int):
+            def __int__(self) -> int:
+                raise RuntimeError("no int")
+
+            def __index__(self) -> int:
+                raise RuntimeError("no index")
+
+        c, mem = make_container()
+        c.get_logger("t").log(Hostile(13), "m")
+        assert c.flush(5.0)
+        [record] = mem.records
+        assert (int, 13, "WARNING") == (
+            type(record.severity_number),
+            record.severity_number,
+            record.severity_text,
+        )
