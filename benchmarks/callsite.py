@@ -16,10 +16,12 @@ f2    structlog ``debug`` with the level at INFO
 ref   an empty Python function taking the same arguments: the floor for any logger API
 ====  ===================================================================================
 
-Only the calls are timed. Work a library does later, off the caller's thread (fapilog-otel's
-worker, the SDK's batch thread), runs between repeats, when each case is flushed; records
-that were dropped instead of delivered are reported in the notes column, so a case cannot
-look fast by losing records.
+Only the calls are timed, but a library's background thread (fapilog-otel's worker, the
+SDK's batch thread) runs during them and shares the GIL, so in a long burst its per-record
+work shows in the caller's time too: the numbers are the caller's wall time per call under
+sustained load. What the background thread has not finished when the calls end is flushed
+between repeats, untimed; records dropped instead of delivered are reported in the notes
+column, so a case cannot look fast by losing records.
 
 Method: each case runs ``repeats`` times ``calls`` calls; the repeats of all cases are
 interleaved (a1 b1 c1 ... a2 b2 c2 ...) so that a slow spell of the machine hits every case

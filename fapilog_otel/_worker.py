@@ -291,9 +291,14 @@ class Worker:
                 self.diagnostics.warn("convert", f"could not convert a record: {exc!r}")
         if self._processors:
             records = self._process(records, dropped)
-        if self._count_limit is not None or self._length_limit is not None:
+        count_limit = self._count_limit
+        if self._length_limit is not None:
             for record in records:
                 self._apply_limits(record)
+        elif count_limit is not None:
+            for record in records:
+                if len(record.attributes) > count_limit:
+                    self._apply_limits(record)
         if not self.lanes and records:
             dropped[_stats.NO_EXPORTER] = dropped.get(_stats.NO_EXPORTER, 0) + len(records)
             records = []
