@@ -141,6 +141,8 @@ class ExporterLane:
         self.event = asyncio.Event()
         #: Held for each call to the exporter, so calls queue up instead of overlapping.
         self.calls = asyncio.Lock()
+        #: When the export now running started (``time.monotonic()``), or ``None``.
+        self.busy_since: float | None = None
         self._diagnostics = diagnostics
         self._thread = _CallThread(f"fapilog-export-{self.name}")
 
@@ -148,6 +150,10 @@ class ExporterLane:
     def has_room(self) -> bool:
         """Whether the worker may hand this lane another batch."""
         return len(self.inbox) < self.DEPTH
+
+    def stalled(self, now: float, after: float) -> bool:
+        """Whether the lane's current export has been running for ``after`` seconds."""
+        return self.busy_since is not None and now - self.busy_since >= after
 
     async def export(self, records: Sequence[LogRecord], timeout: float) -> bool:
         """Export one batch within ``timeout`` seconds; count and return the outcome."""

@@ -31,16 +31,14 @@ from opentelemetry.sdk.resources import Resource
 from fapilog_otel import _stats
 from fapilog_otel._capture import PIPELINE_THREAD, bound_context, mark_pipeline_thread
 from fapilog_otel._diagnostics import Diagnostics
+from fapilog_otel._drop_report import DropReporter
 from fapilog_otel._lanes import ExporterLane, exporter_name
 from fapilog_otel._queue import RecordQueue
-from fapilog_otel._raw import RawRecord, to_record
+from fapilog_otel._raw import BODY, RawRecord
+from fapilog_otel._stages import Stages
 from fapilog_otel._stats import ExporterStats
-from fapilog_otel.record import LogRecord, Scope, Severity
+from fapilog_otel.record import LogRecord
 from fapilog_otel.settings import Settings
-
-#: Drop reasons that are the user's intent, not a loss worth a warning.
-_INTENDED = frozenset({_stats.FILTERED, _stats.NO_EXPORTER, _stats.REENTRANT})
-_SELF_SCOPE = "fapilog_otel"
 
 
 class State(enum.Enum):
@@ -102,13 +100,19 @@ class Worker:
         self.resource = resource
         self.diagnostics = diagnostics
         self._exporters = list(exporters)
-        self._processors = tuple((exporter_name(p), p) for p in processors)
-        self._scopes: dict[str, Scope] = {}
+        self._stages = Stages(
+            resource=resource,
+            processors=[(exporter_name(p), p) for p in processors],
+            count_limit=settings.limits.attribute_count,
+            length_limit=settings.limits.attribute_value_length,
+            counters=self.queue.counters,
+            diagnostics=diagnostics,
+        )
         self._max_batch = settings.batch.max_size
         self._max_delay = settings.batch.max_delay_ms / 1000
         self._export_timeout = settings.batch.export_timeout_ms / 1000
-        self._count_limit = settings.limits.attribute_count
-        self._length_limit = settings.limits.attribute_value_length
+        #: How long a stuck exporter may hold the others up (see ``_lanes_ready``).
+        self._stall_after = min(1.0, self._export_timeout)
         self._report_interval = settings.drop_report_interval
         self._state_lock = threading.Lock()
         self._shutdown_result: bool | None = None
@@ -127,8 +131,7 @@ class Worker:
         self._urgent = 0
         self._stop_requested = False
         self._stop_deadline = 0.0
-        self._reported_drops = 0
-        self._last_report = float("-inf")
+        self._reporter = DropReporter(self._report_interval)
         self._report_timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         ready = threading.Event()
@@ -240,11 +243,11 @@ class Worker:
                 self._check_drops()
                 await self._sleep()
                 continue
-            if not all(lane.has_room for lane in self.lanes):
+            if not self._lanes_ready():
                 self._lane_progress.clear()
-                if all(lane.has_room for lane in self.lanes):
+                if self._lanes_ready():
                     continue
-                await self._lane_progress.wait()
+                await self._wait(self._lane_progress, self._stall_after)
                 continue
             if self._max_delay and len(items) < self._max_batch and not self._urgent:
                 await self._wait(self._wake_event, self._max_delay, clear=True)
@@ -252,6 +255,24 @@ class Worker:
             self._handle(raws, mark)
             self._check_drops()
             await asyncio.sleep(0)
+
+    def _lanes_ready(self) -> bool:
+        """Whether to take the next batch: every lane has room, or the lanes without room
+        are stalled while another lane is free.
+
+        Waiting for full lanes is the pipeline's backpressure. But one exporter stuck in a
+        long call must not hold the others up for its whole export timeout: once its call
+        has run for ``stall_after`` seconds and another lane could work, the batches it has
+        no room for are failed for it alone (see :meth:`_skip`).
+        """
+        lanes = self.lanes
+        full = [lane for lane in lanes if not lane.has_room]
+        if not full:
+            return True
+        if len(full) == len(lanes):
+            return False
+        now = time.monotonic()
+        return all(lane.stalled(now, self._stall_after) for lane in full)
 
     async def _sleep(self) -> None:
         event = self._wake_event
@@ -279,26 +300,8 @@ class Worker:
         them and count them, but the container's totals count only what the application
         submitted.
         """
-        records: list[LogRecord] = []
         dropped: dict[str, int] = {}
-        resource = self.resource
-        scopes = self._scopes
-        for raw in raws:
-            try:
-                records.append(to_record(raw, resource, scopes))
-            except Exception as exc:
-                dropped[_stats.INTERNAL_ERROR] = dropped.get(_stats.INTERNAL_ERROR, 0) + 1
-                self.diagnostics.warn("convert", f"could not convert a record: {exc!r}")
-        if self._processors:
-            records = self._process(records, dropped)
-        count_limit = self._count_limit
-        if self._length_limit is not None:
-            for record in records:
-                self._apply_limits(record)
-        elif count_limit is not None:
-            for record in records:
-                if len(record.attributes) > count_limit:
-                    self._apply_limits(record)
+        records = self._stages.run(raws, dropped)
         if not self.lanes and records:
             dropped[_stats.NO_EXPORTER] = dropped.get(_stats.NO_EXPORTER, 0) + len(records)
             records = []
@@ -310,49 +313,36 @@ class Worker:
             self._advance()
             return
         for lane in self.lanes:
-            lane.inbox.append(batch)
-            lane.event.set()
-
-    def _process(self, records: list[LogRecord], dropped: dict[str, int]) -> list[LogRecord]:
-        out: list[LogRecord] = []
-        errors = self.queue.counters.processor_errors
-        for record in records:
-            current: LogRecord | None = record
-            for name, processor in self._processors:
-                try:
-                    result = processor.process(current.copy())  # type: ignore[union-attr]
-                except BaseException as exc:
-                    # On the worker thread even SystemExit can only be a plugin's bug.
-                    errors[name] += 1
-                    self.diagnostics.warn(
-                        f"processor:{name}", f"processor {name!r} raised {exc!r}; record kept"
-                    )
-                    continue
-                if result is None:
-                    current = None
-                    break
-                current = result
-            if current is None:
-                dropped[_stats.FILTERED] = dropped.get(_stats.FILTERED, 0) + 1
+            # Drop reports are rare and small: they queue even behind a stalled lane.
+            if lane.has_room or internal:
+                lane.inbox.append(batch)
+                lane.event.set()
             else:
-                out.append(current)
-        return out
+                self._skip(lane, batch)
 
-    def _apply_limits(self, record: LogRecord) -> None:
-        attrs = record.attributes
-        count_limit = self._count_limit
-        if count_limit is not None and len(attrs) > count_limit:
-            # Like the OTel SDK, the most recently set attributes win: the call's keywords
-            # over logger-bound ones over context-bound ones.
-            excess = len(attrs) - count_limit
-            kept = dict(list(attrs.items())[excess:])
-            record.dropped_attributes_count += excess
-            record.attributes = attrs = kept
-        length = self._length_limit
-        if length is not None:
-            for key, value in attrs.items():
-                if isinstance(value, str) and len(value) > length:
-                    attrs[key] = value[:length]
+    def _skip(self, lane: ExporterLane, batch: _Batch) -> None:
+        """Fail ``batch`` for a stalled lane that has no room for it (counted)."""
+        lane.stats.failed += len(batch.records)
+        self.diagnostics.warn(
+            f"stalled:{lane.name}",
+            f"exporter {lane.name!r} has been stuck in one call for over "
+            f"{self._stall_after:.3g}s; batches it has no room for fail for it",
+        )
+        self._lane_done(batch, ok=False)
+
+    def _lane_done(self, batch: _Batch, *, ok: bool) -> None:
+        """Record one lane's outcome for ``batch``; settle it once every lane is done."""
+        if not ok:
+            batch.failed = True
+        batch.pending -= 1
+        if batch.pending == 0:
+            n = len(batch.records)
+            if not batch.internal:
+                self.queue.settle(
+                    exported=0 if batch.failed else n, failed=n if batch.failed else 0
+                )
+            batch.finished = True
+            self._advance()
 
     async def _lane_loop(self, lane: ExporterLane) -> None:
         inbox = lane.inbox
@@ -363,19 +353,13 @@ class Worker:
                 await event.wait()
                 continue
             batch: _Batch = inbox[0]
-            ok = await lane.export(batch.records, self._export_timeout)
+            lane.busy_since = time.monotonic()
+            try:
+                ok = await lane.export(batch.records, self._export_timeout)
+            finally:
+                lane.busy_since = None
             inbox.popleft()
-            if not ok:
-                batch.failed = True
-            batch.pending -= 1
-            if batch.pending == 0:
-                n = len(batch.records)
-                if not batch.internal:
-                    self.queue.settle(
-                        exported=0 if batch.failed else n, failed=n if batch.failed else 0
-                    )
-                batch.finished = True
-                self._advance()
+            self._lane_done(batch, ok=ok)
             self._lane_progress.set()
 
     def _advance(self) -> None:
@@ -392,48 +376,21 @@ class Worker:
     # -- drop reports ------------------------------------------------------------------
 
     def _check_drops(self) -> None:
-        """Emit a warning record when records were lost since the last report."""
-        counters = self.queue.counters
+        """Hand a drop report to the lanes when records were lost since the last one."""
         with self.queue.lock:
-            lost = {k: v for k, v in counters.dropped.items() if k not in _INTENDED and v}
-        total = sum(lost.values())
-        if total <= self._reported_drops:
-            return
-        now = time.monotonic()
-        wait = self._last_report + self._report_interval - now
-        if wait > 0:
-            if self._report_timer is None and self._loop is not None:
+            dropped = dict(self.queue.counters.dropped)
+        report, wait = self._reporter.check(dropped)
+        if report is None:
+            if wait > 0 and self._report_timer is None and self._loop is not None:
                 self._report_timer = self._loop.call_later(wait, self._report_due)
             return
-        delta = total - self._reported_drops
-        self._reported_drops = total
-        self._last_report = now
-        self.diagnostics.warn("dropped", f"{delta} log records dropped ({lost})")
-        attrs: dict[str, Any] = {"fapilog.dropped.count": delta}
-        for reason, count in sorted(lost.items()):
-            attrs[f"fapilog.dropped.total.{reason}"] = count
-        stamp = time.time_ns()
-        raw = (
-            stamp,
-            None,
-            Severity.WARNING,
-            "WARNING",
-            f"fapilog_otel dropped {delta} log records",
-            attrs,
-            _SELF_SCOPE,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-        )
+        self.diagnostics.warn("dropped", str(report[BODY]))
         # The report takes the mark of the newest batch: it neither advances nor delays flushes.
         if self._outstanding:
             mark = self._outstanding[-1].mark
         else:
             mark = self.queue.consumed_and_pending()[0]
-        self._handle([raw], mark, internal=True)
+        self._handle([report], mark, internal=True)
 
     def _report_due(self) -> None:
         self._report_timer = None

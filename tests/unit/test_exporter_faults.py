@@ -240,6 +240,30 @@ class TestHangingExporter:
         finally:
             hung.release.set()
 
+    def test_hung_exporter_holds_others_up_for_a_second_not_its_timeout(
+        self, make_container: Any
+    ) -> None:
+        """With the default 30 s export timeout, a hung exporter delays the others ~1 s only."""
+        hung, good = Hanging(), Base()
+        c, _ = make_container(exporters=[hung, good], batch={"max_size": 10})
+        try:
+            log_n(c, 10)
+            assert hung.entered.wait(5)
+            start = time.monotonic()
+            log_n(c, 200, late=True)
+            deadline = start + 10
+            while len(good.records) < 210 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            waited = time.monotonic() - start
+            assert 210 == len(good.records)
+            assert waited < 1.0 + MARGIN
+            stats = c.stats()
+            assert 210 == stats["exporters"]["base"]["exported"]
+            assert 0 == stats["exporters"]["hanging"]["exported"]
+            assert 0 < stats["exporters"]["hanging"]["failed"]
+        finally:
+            hung.release.set()
+
     def test_hung_exporter_is_never_called_concurrently(self, make_container: Any) -> None:
         """While a timed-out export still runs, the exporter is not called again."""
         hung = Hanging()
