@@ -414,7 +414,8 @@ class Worker:
         before = self._loss_counts()
         consumed, pending = self.queue.consumed_and_pending()
         target = consumed + pending
-        self._urgent += 1
+        with self._state_lock:
+            self._urgent += 1
         try:
             self._kick()
             with self._done:
@@ -424,7 +425,8 @@ class Worker:
                         return False
                     self._done.wait(min(remaining, 0.5))
         finally:
-            self._urgent -= 1
+            with self._state_lock:
+                self._urgent -= 1
         if self._stop_requested:
             # Shutting down: the exporters are flushed by their shutdown.
             return self._loss_counts() == before
