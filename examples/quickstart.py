@@ -18,8 +18,8 @@ from fapilog_otel import stdlib
 from fapilog_otel.testing import InMemoryExporter
 
 
-def sync_part() -> None:
-    """Plain calls, bound context, an event, an exception and a span."""
+def sync_part() -> str:
+    """Plain calls, bound context, an event, an exception and a span; returns the span's ids."""
     log = fo.get_logger("checkout")
     log.info("order placed", order_id=123, amount=9.99, vip=True)
     log.bind(request_id="r-1").warning("slow", ms=812)
@@ -34,7 +34,7 @@ def sync_part() -> None:
         with fo.bound_contextvars(request_id="r-2"):
             log.info("inside a span", step="charge")
         ids = span.get_span_context()
-        print(f"# span trace_id={ids.trace_id:032x} span_id={ids.span_id:016x}")
+    return f"# span trace_id={ids.trace_id:032x} span_id={ids.span_id:016x}"
 
 
 def stdlib_part() -> None:
@@ -50,21 +50,28 @@ async def async_part() -> None:
     await asyncio.gather(*(alog.info("job done", job=i) for i in range(3)))
 
 
-def isolated_container() -> None:
+def isolated_container() -> str:
     """A container of its own: own resource, exporters, queue, worker and stats."""
     memory = InMemoryExporter()
     with fo.Container(fo.Settings(service_name="billing"), exporters=[memory]) as billing:
         billing.get_logger("invoices").info("invoice sent", invoice_id=42)
-    print(f"# billing container exported {len(memory.records)} record(s): {billing.stats()}")
+    return f"# billing container exported {len(memory.records)} record(s): {billing.stats()}"
 
 
 def main() -> None:
-    """Run every part, flush, and print the default container's stats."""
-    sync_part()
+    """Run every part, flush, then print notes and the default container's stats.
+
+    The notes are printed only after the flush: the console exporter writes from the
+    worker's thread, and a line printed meanwhile by the application could land in the
+    middle of the log output (as with any logging handler writing from another thread).
+    """
+    notes = [sync_part()]
     stdlib_part()
     asyncio.run(async_part())
-    isolated_container()
+    notes.append(isolated_container())
     delivered = fo.flush(timeout=5.0)
+    for note in notes:
+        print(note)
     print(f"# flushed: {delivered}")
     print(f"# stats: {dict(fo.stats())}")
 
