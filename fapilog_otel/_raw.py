@@ -12,11 +12,13 @@ keyword arguments (frozen dict) or ``None``; 6 ``SCOPE`` the scope name (``str``
 ``(trace_id, span_id, trace_flags)`` tuple or ``None``; 10 ``EVENT_NAME``; 11 ``EXC`` an
 exception or ``None``; 12 ``RESOURCE`` a resource overriding the pipeline's, or ``None``.
 
-Why names and plain tuples: a tuple holding only untracked objects (str, int, float,
-``None``, and dicts or tuples of those) is untracked by the cyclic garbage collector at its
-first collection, so a backlog of queued records costs the collector nothing. One
-tracked object in a slot (a ``Scope`` instance, a ``SpanContext``) would keep every queued
-record tracked and make full collections scan the whole backlog.
+Why names and plain tuples: the garbage collector traverses every container object it
+tracks. A ``Scope`` instance or a ``SpanContext`` in a slot would be one more object per
+record for it to visit; a name and a tuple of ints are not visited at all, and a call's
+attribute dict of plain values is not tracked. (The record tuple itself stays tracked as
+long as it holds a dict: CPython only untracks tuples of atomic values and of untracked
+tuples. Getting the backlog out of the collector's sight entirely is left to the
+performance work.)
 
 Attribute precedence, lowest first: context-bound, logger-bound, call keywords. Exception
 attributes (``exception.type``/``message``/``stacktrace``) never overwrite a user's.
@@ -29,6 +31,7 @@ from typing import Any
 
 from opentelemetry.sdk.resources import Resource
 
+from fapilog_otel._cache import remember
 from fapilog_otel.record import LogRecord, Scope
 
 TIME = 0
@@ -46,9 +49,6 @@ EXC = 11
 RESOURCE = 12
 
 RawRecord = tuple[Any, ...]
-
-#: Bound on the worker's cache of scopes by name; more distinct names just rebuild them.
-_MAX_CACHED_SCOPES = 4096
 
 
 def exception_attributes(exc: BaseException) -> dict[str, str]:
@@ -116,9 +116,7 @@ def to_record(
             scopes = {}
         named = scopes.get(scope)
         if named is None:
-            if len(scopes) >= _MAX_CACHED_SCOPES:
-                scopes.clear()
-            named = scopes[scope] = Scope(scope)
+            named = remember(scopes, scope, Scope(scope))
         scope = named
     rec.scope = scope
     own_resource = raw[RESOURCE]

@@ -9,7 +9,8 @@ Data flow (see ``docs/architecture.md``)::
 The worker is idle-silent: with an empty queue it sleeps on an event that a producer sets
 only when it finds the worker idle (``idle`` flag, checked after the append; the worker sets
 the flag before its last look at the queue, so no wake-up is ever missed). It takes a new
-batch as soon as every lane has room, so batches grow by themselves while exporters are busy.
+batch as soon as every lane has room, so batches grow by themselves while exporters are busy
+(an exporter stuck in one call holds the others up for at most ``_stall_after``).
 """
 
 from __future__ import annotations

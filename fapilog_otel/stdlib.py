@@ -55,7 +55,6 @@ from typing import Any, Protocol
 from opentelemetry.trace import get_current_span
 
 from fapilog_otel._freeze import freeze_attributes
-from fapilog_otel.record import Scope
 
 __all__ = ["FapilogHandler", "install", "severity_number", "uninstall"]
 
@@ -74,7 +73,6 @@ _STANDARD_ATTRIBUTES: frozenset[str] = frozenset(
 
 _EVENT_NAME_KEY = "otel.event.name"
 _OWN_LOGGER_PREFIX = "fapilog_otel"
-_SCOPE_CACHE_SIZE = 4096
 
 
 def _severity_for(levelno: int) -> int:
@@ -135,7 +133,6 @@ class FapilogHandler(logging.Handler):
         self._container = container
         self._code_attributes = code_attributes
         self._default_container: Callable[[], _Submitter] | None = None
-        self._scopes: dict[str, Scope] = {}
         self._installed_on: list[logging.Logger] = []
         self._errors_lock = threading.Lock()
         #: How many records could not be bridged.
@@ -219,11 +216,8 @@ class FapilogHandler(logging.Handler):
         if not isinstance(exception, BaseException):
             exception = None
         span_context = get_current_span().get_span_context()
-        scope = self._scopes.get(record.name)
-        if scope is None:
-            if len(self._scopes) >= _SCOPE_CACHE_SIZE:
-                self._scopes.clear()
-            scope = self._scopes[record.name] = Scope(record.name)
+        # The scope goes in as its name: the worker keeps the Scope objects, by name.
+        scope = record.name if type(record.name) is str else _safe_str(record.name)
         return (
             int(record.created * 1e9),  # TIME
             time.time_ns(),  # OBSERVED

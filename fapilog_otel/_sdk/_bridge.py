@@ -17,8 +17,8 @@ from opentelemetry.sdk._logs import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
+from fapilog_otel._cache import remember
 from fapilog_otel._freeze import freeze_attributes, freeze_value
-from fapilog_otel._sdk._records import _SCOPE_CACHE_SIZE
 from fapilog_otel.record import Scope
 
 __all__ = ["ProviderBridgeProcessor", "make_logger_provider", "raw_from_sdk"]
@@ -70,9 +70,7 @@ def raw_from_sdk(
     else:
         cached = scope_cache.get(sdk_scope)
         if cached is None:
-            if len(scope_cache) >= _SCOPE_CACHE_SIZE:
-                scope_cache.clear()
-            cached = scope_cache[sdk_scope] = _scope_from_sdk(sdk_scope)
+            cached = remember(scope_cache, sdk_scope, _scope_from_sdk(sdk_scope))
         scope = cached
     trace_id = record.trace_id
     span = (trace_id, record.span_id or 0, int(record.trace_flags or 0)) if trace_id else None

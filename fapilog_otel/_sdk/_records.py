@@ -18,6 +18,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import INVALID_SPAN, NonRecordingSpan, SpanContext, TraceFlags
 from opentelemetry.util.types import AnyValue
 
+from fapilog_otel._cache import remember
 from fapilog_otel.record import LogRecord, Scope
 
 __all__ = ["SdkRecordConverter", "to_sdk_record"]
@@ -34,9 +35,6 @@ _DEPTH_MARKER = "<max depth>"
 
 #: Leaf types the SDK accepts in attributes and bodies, apart from ``str``.
 _PLAIN_LEAVES: frozenset[type] = frozenset({bool, int, float, bytes, type(None)})
-
-#: Bound on cached scope objects; a program with more distinct scopes just rebuilds them.
-_SCOPE_CACHE_SIZE = 1024
 
 
 def _describe(value: object) -> str:
@@ -168,9 +166,7 @@ class SdkRecordConverter:
         """
         scope = self._scopes.get(record.scope)
         if scope is None:
-            if len(self._scopes) >= _SCOPE_CACHE_SIZE:
-                self._scopes.clear()
-            scope = self._scopes[record.scope] = _instrumentation_scope(record.scope)
+            scope = remember(self._scopes, record.scope, _instrumentation_scope(record.scope))
         return _build(record, scope, self._limits, self._context_for(record))
 
     def _context_for(self, record: LogRecord) -> Context:
