@@ -198,7 +198,7 @@ class FapilogHandler(logging.Handler):
         event_name = None
         if _EVENT_NAME_KEY in attributes:
             event_name = attributes.pop(_EVENT_NAME_KEY)
-            if event_name is not None and event_name.__class__ is not str:
+            if event_name is not None and type(event_name) is not str:
                 event_name = str(event_name)
         try:
             body = record.getMessage()

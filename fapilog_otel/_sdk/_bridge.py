@@ -62,7 +62,7 @@ def raw_from_sdk(
     severity = record.severity_number
     attributes = record.attributes
     body: object = record.body
-    if body.__class__ is not str and body is not None:
+    if type(body) is not str and body is not None:
         body = freeze_value(body)
     sdk_scope = rw.instrumentation_scope
     if scope_cache is None or sdk_scope is None:

@@ -197,7 +197,7 @@ def _build(
     record: LogRecord, scope: InstrumentationScope, limits: LogRecordLimits, context: Context
 ) -> ReadableLogRecord:
     body = record.body
-    if body.__class__ is not str and body is not None:
+    if type(body) is not str and body is not None:
         body = _to_any_value(body, None, 0)
     api_record = ApiLogRecord(
         timestamp=record.timestamp,

@@ -541,6 +541,17 @@ class TestRawFromSdk:
 
         assert (["a", "b"], {"tags": ["x"]}) == (raw[_raw.BODY], raw[_raw.ATTRS])
 
+    def test_str_proxy_body_is_frozen_to_plain_str(self) -> None:
+        """A body whose __class__ claims str (a proxy) is frozen, not kept by reference."""
+        from unittest import mock
+
+        bridge = Bridge()
+        bridge.provider.get_logger("lib").emit(body=mock.Mock(spec=str))
+
+        (raw,) = bridge.raws
+
+        assert str is type(raw[_raw.BODY])
+
     def test_readable_record_converts_back(self) -> None:
         """Our record -> SDK record -> raw -> our record keeps every exported field."""
         original = make_record()
