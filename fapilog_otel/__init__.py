@@ -35,7 +35,7 @@ from fapilog_otel.errors import ConfigurationError, FapilogError, PluginError
 from fapilog_otel.logger import AsyncLogger, Logger
 from fapilog_otel.record import LogRecord, Scope, Severity
 from fapilog_otel.settings import Settings
-from fapilog_otel.typing import ExportResult
+from fapilog_otel.typing import ExportResult, PartialSuccess
 
 __version__ = "0.1.0.dev0"
 
@@ -47,6 +47,7 @@ __all__ = [
     "FapilogError",
     "LogRecord",
     "Logger",
+    "PartialSuccess",
     "PluginError",
     "Scope",
     "Settings",

@@ -23,7 +23,7 @@ from fapilog_otel._capture import mark_pipeline_thread
 from fapilog_otel._diagnostics import Diagnostics
 from fapilog_otel._stats import ExporterStats
 from fapilog_otel.record import LogRecord
-from fapilog_otel.typing import ExportResult
+from fapilog_otel.typing import ExportResult, PartialSuccess
 
 _STOP = object()
 
@@ -62,6 +62,17 @@ def is_success(result: object) -> bool:
     if isinstance(result, ExportResult):
         return result is ExportResult.SUCCESS
     return getattr(result, "name", None) == "SUCCESS"
+
+
+def rejected_count(result: PartialSuccess, batch_size: int) -> int:
+    """How many records of a batch of ``batch_size`` a :class:`PartialSuccess` failed."""
+    rejected = result.rejected
+    if type(rejected) is not int:
+        try:
+            rejected = int(rejected)
+        except Exception:
+            return batch_size
+    return min(max(rejected, 0), batch_size)
 
 
 class _CallThread:
@@ -135,6 +146,9 @@ class ExporterLane:
         self.exporter = exporter
         self.name = exporter_name(exporter)
         self.stats = stats
+        outcomes = getattr(exporter, "outcomes", None)
+        if callable(outcomes):
+            stats.outcomes = outcomes
         self.is_async = inspect.iscoroutinefunction(getattr(exporter, "export", None))
         self.inbox: deque[Any] = deque()
         #: Set by the worker when it adds to the inbox; made on the worker's loop.
@@ -155,15 +169,19 @@ class ExporterLane:
         """Whether the lane's current export has been running for ``after`` seconds."""
         return self.busy_since is not None and now - self.busy_since >= after
 
-    async def export(self, records: Sequence[LogRecord], timeout: float) -> bool:
-        """Export one batch within ``timeout`` seconds; count and return the outcome."""
+    async def export(self, records: Sequence[LogRecord], timeout: float) -> int:
+        """Export one batch within ``timeout`` seconds; count and return how many failed."""
         n = len(records)
-        ok = await self._call(lambda: self.exporter.export(records), timeout, "export")
-        if ok is not _FAILED and is_success(ok):
-            self.stats.exported += n
-            return True
-        self.stats.failed += n
-        return False
+        result = await self._call(lambda: self.exporter.export(records), timeout, "export")
+        if result is _FAILED:
+            failed = n
+        elif isinstance(result, PartialSuccess):
+            failed = rejected_count(result, n)
+        else:
+            failed = 0 if is_success(result) else n
+        self.stats.exported += n - failed
+        self.stats.failed += failed
+        return failed
 
     async def force_flush(self, timeout: float) -> bool:
         """Ask the exporter to push out what it buffers, within ``timeout`` seconds."""

@@ -11,7 +11,7 @@ call, which only appends), so a snapshot is consistent.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 #: Why a record was dropped. Reasons are strings so plugins can add their own.
@@ -34,24 +34,35 @@ INTERNAL_ERROR = "internal_error"
 
 
 class ExporterStats:
-    """Outcomes of one exporter, in records (``timeouts`` and ``errors`` in calls)."""
+    """Outcomes of one exporter, in records (``timeouts`` and ``errors`` in calls).
 
-    __slots__ = ("errors", "exported", "failed", "timeouts")
+    When the exporter has an ``outcomes()`` method (reason -> count), its result is shown
+    under ``"outcomes"``.
+    """
+
+    __slots__ = ("errors", "exported", "failed", "outcomes", "timeouts")
 
     def __init__(self) -> None:
         self.exported = 0
         self.failed = 0
         self.errors = 0
         self.timeouts = 0
+        self.outcomes: Callable[[], Mapping[str, int]] | None = None
 
-    def snapshot(self) -> dict[str, int]:
+    def snapshot(self) -> dict[str, Any]:
         """Return the counts as a plain dict."""
-        return {
+        values: dict[str, Any] = {
             "exported": self.exported,
             "failed": self.failed,
             "errors": self.errors,
             "timeouts": self.timeouts,
         }
+        if self.outcomes is not None:
+            try:
+                values["outcomes"] = dict(self.outcomes())
+            except Exception as exc:
+                values["outcomes_error"] = f"{type(exc).__name__}: {exc}"
+        return values
 
 
 class Counters:

@@ -59,7 +59,8 @@ class _Batch:
         self.records = records
         self.mark = mark
         self.pending = lanes
-        self.failed = False
+        #: The most records any lane failed to deliver (all lanes must deliver a record).
+        self.failed = 0
         self.finished = lanes == 0
         self.internal = internal
 
@@ -329,19 +330,16 @@ class Worker:
             f"exporter {lane.name!r} has been stuck in one call for over "
             f"{self._stall_after:.3g}s; batches it has no room for fail for it",
         )
-        self._lane_done(batch, ok=False)
+        self._lane_done(batch, failed=len(batch.records))
 
-    def _lane_done(self, batch: _Batch, *, ok: bool) -> None:
+    def _lane_done(self, batch: _Batch, *, failed: int) -> None:
         """Record one lane's outcome for ``batch``; settle it once every lane is done."""
-        if not ok:
-            batch.failed = True
+        batch.failed = max(batch.failed, failed)
         batch.pending -= 1
         if batch.pending == 0:
             n = len(batch.records)
             if not batch.internal:
-                self.queue.settle(
-                    exported=0 if batch.failed else n, failed=n if batch.failed else 0
-                )
+                self.queue.settle(exported=n - batch.failed, failed=batch.failed)
             batch.finished = True
             self._advance()
 
@@ -356,11 +354,11 @@ class Worker:
             batch: _Batch = inbox[0]
             lane.busy_since = time.monotonic()
             try:
-                ok = await lane.export(batch.records, self._export_timeout)
+                failed = await lane.export(batch.records, self._export_timeout)
             finally:
                 lane.busy_since = None
             inbox.popleft()
-            self._lane_done(batch, ok=ok)
+            self._lane_done(batch, failed=failed)
             self._lane_progress.set()
 
     def _advance(self) -> None:

@@ -112,6 +112,11 @@ class Container:
         return logger
 
     @property
+    def exporters(self) -> tuple[Any, ...]:
+        """The container's exporters, in order (an SDK exporter appears in its adapter)."""
+        return tuple(lane.exporter for lane in self._worker.lanes)
+
+    @property
     def logger_provider(self) -> LoggerProvider:
         """This container's own OTel SDK ``LoggerProvider``.
 

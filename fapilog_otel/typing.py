@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from fapilog_otel.record import LogRecord
 
-__all__ = ["AsyncExporter", "ExportResult", "Exporter", "Processor"]
+__all__ = ["AsyncExporter", "ExportResult", "Exporter", "PartialSuccess", "Processor"]
 
 
 class ExportResult(enum.Enum):
@@ -21,6 +21,28 @@ class ExportResult(enum.Enum):
 
     SUCCESS = 0
     FAILURE = 1
+
+
+class PartialSuccess:
+    """What an exporter returns when only part of a batch was delivered.
+
+    The batch's other records count as exported; ``rejected`` of them count as failed
+    (the OTLP exporter returns this when a collector answers with ``partial_success``, or
+    when one request of a split batch fails).
+
+    Args:
+        rejected: How many records of the batch were not delivered.
+        message: Why, as the receiver or the exporter put it.
+    """
+
+    __slots__ = ("message", "rejected")
+
+    def __init__(self, rejected: int, message: str = "") -> None:
+        self.rejected = rejected
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"PartialSuccess(rejected={self.rejected!r}, message={self.message!r})"
 
 
 @runtime_checkable
@@ -31,10 +53,12 @@ class Exporter(Protocol):
     in parallel with the container's other exporters. It may block (for I/O) but should
     honour the container's export timeout; an exporter that raises or runs past the timeout
     has the batch counted as failed and is never allowed to reach the application.
-    Returning ``None`` counts as success.
+    Returning ``None`` counts as success; a :class:`PartialSuccess` says how many records
+    of the batch were not delivered. An exporter with an ``outcomes()`` method returning a
+    mapping of reason to count has it shown under its name in ``stats()["exporters"]``.
     """
 
-    def export(self, batch: Sequence[LogRecord]) -> ExportResult | None:
+    def export(self, batch: Sequence[LogRecord]) -> ExportResult | PartialSuccess | None:
         """Export one batch of records."""
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
@@ -48,7 +72,7 @@ class Exporter(Protocol):
 class AsyncExporter(Protocol):
     """An exporter whose ``export`` is a coroutine, run on the container worker's loop."""
 
-    def export(self, batch: Sequence[LogRecord]) -> Awaitable[ExportResult | None]:
+    def export(self, batch: Sequence[LogRecord]) -> Awaitable[ExportResult | PartialSuccess | None]:
         """Export one batch of records."""
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:

@@ -501,3 +501,79 @@ class TestAsyncExporter:
         stats = c.stats()["exporters"]["async"]
         assert (4, 0) == (stats["failed"], stats["exported"])
         assert 1 <= stats["errors"]
+
+
+class TestPartialSuccess:
+    @pytest.mark.parametrize(
+        ("rejected", "failed"),
+        [(2, 2), (0, 0), (-3, 0), (99, 5), ("2", 2), ("many", 5), (None, 5)],
+    )
+    def test_rejected_records_count_as_failed(
+        self, make_container: Any, rejected: Any, failed: int
+    ) -> None:
+        """PartialSuccess(n) fails n records (clamped; unreadable counts fail all)."""
+        exporter = Returning(fo.PartialSuccess(rejected, "some were bad"))
+        c, _ = make_container(exporters=[exporter])
+        log_n(c, 5)
+        assert (failed == 0) is c.flush(5.0)
+        stats = c.stats()
+        assert (5 - failed, failed) == (stats["exported"], stats["failed"])
+        mine = stats["exporters"][exporter.name]
+        assert (5 - failed, failed) == (mine["exported"], mine["failed"])
+        assert 5 == stats["submitted"]
+
+    def test_the_worst_lane_decides_the_container_totals(self, make_container: Any) -> None:
+        """Two exporters rejecting 1 and 3 records: the container counts 3 failed."""
+        one, three = Returning(fo.PartialSuccess(1)), Returning(fo.PartialSuccess(3))
+        three.name = "three"
+        c, _ = make_container(exporters=[one, three])
+        log_n(c, 5)
+        c.flush(5.0)
+        stats = c.stats()
+        assert (2, 3) == (stats["exported"], stats["failed"])
+        assert (4, 1) == (
+            stats["exporters"][one.name]["exported"],
+            stats["exporters"][one.name]["failed"],
+        )
+
+
+class Counting(Base):
+    """An exporter with its own outcome counts."""
+
+    name = "counting"
+
+    def __init__(self, outcomes: Any) -> None:
+        super().__init__()
+        self._outcomes = outcomes
+
+    def outcomes(self) -> Any:
+        if isinstance(self._outcomes, Exception):
+            raise self._outcomes
+        return self._outcomes
+
+
+class TestOutcomes:
+    def test_exporter_outcomes_appear_in_stats(self, make_container: Any) -> None:
+        """An exporter's outcomes() mapping is shown under its name in stats()."""
+        c, _ = make_container(exporters=[Counting({"retries": 2, "http_503": 2})])
+        assert {"retries": 2, "http_503": 2} == c.stats()["exporters"]["counting"]["outcomes"]
+
+    def test_failing_outcomes_do_not_break_stats(self, make_container: Any) -> None:
+        """outcomes() raising is reported in the snapshot instead of raising from stats()."""
+        c, _ = make_container(exporters=[Counting(RuntimeError("broken"))])
+        mine = c.stats()["exporters"]["counting"]
+        assert "outcomes" not in mine
+        assert "RuntimeError: broken" == mine["outcomes_error"]
+
+    def test_exporters_without_outcomes_have_none(self, make_container: Any) -> None:
+        """Exporters without outcomes() show only the lane's counts."""
+        c, _ = make_container(exporters=[Base()])
+        assert {"exported", "failed", "errors", "timeouts"} == set(c.stats()["exporters"]["base"])
+
+
+class TestContainerExporters:
+    def test_exporters_in_order(self, make_container: Any) -> None:
+        """Container.exporters lists the exporters in the order given."""
+        first, second = InMemoryExporter(), Base()
+        c, _ = make_container(exporters=[first, second])
+        assert (first, second) == c.exporters
