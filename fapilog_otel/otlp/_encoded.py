@@ -1,0 +1,348 @@
+"""What both OTLP encoders share: the result type, the greedy splitter and record repair.
+
+An encoder turns each record into bytes, and each resource and scope into a head (the
+bytes before its children) and a tail (the bytes after them). The splitter then packs
+those pieces, in order, into as few request bodies as fit under the size limit; only the
+framing differs between protobuf (a tag and a length before each child) and JSON (a comma
+between children), and the encoder passes it in as a ``frame`` function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Final, Protocol
+
+from opentelemetry.sdk.resources import Resource
+
+from fapilog_otel.otlp._grouping import group_records
+from fapilog_otel.record import LogRecord, Scope
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEPTH_MARKER",
+    "MAX_DEPTH",
+    "Budget",
+    "Codec",
+    "EncodedRequests",
+    "EncodedResource",
+    "EncodedScope",
+    "TooLarge",
+    "describe",
+    "encode_batch",
+    "repaired",
+    "split",
+]
+
+#: The OTLP specification: clients SHOULD limit requests to 64 MiB and MUST NOT send more.
+DEFAULT_MAX_BYTES: Final = 64 * 1024 * 1024
+
+#: Containers nested deeper than this become :data:`DEPTH_MARKER`. Lower than the SDK
+#: adapter's 64: protobuf decoders (upb, C++, Java) refuse messages nested more than 100
+#: deep, and each level of a nested map is three messages (AnyValue, KeyValueList, KeyValue).
+MAX_DEPTH: Final = 30
+DEPTH_MARKER: Final = "<max depth>"
+
+_UINT32: Final = 1 << 32
+_UINT64: Final = 1 << 64
+_TRACE_ID_LIMIT: Final = 1 << 128
+
+#: A scope's encoded head and tail around its records' encodings.
+EncodedScope = tuple[bytes, bytes, list[bytes]]
+#: A resource's encoded head and tail around its scopes.
+EncodedResource = tuple[bytes, bytes, list[EncodedScope]]
+
+#: The size of a child of ``n`` bytes inside its parent; the flag is true for the first.
+Frame = Callable[[int, bool], int]
+
+
+class TooLarge(Exception):
+    """A value has more parts than a request of the size limit can hold."""
+
+
+class Budget:
+    """How many more parts (container items) the value being encoded may have.
+
+    Every part takes at least two bytes in either format, so a value of more than
+    ``max_bytes // 2`` parts cannot fit a request; stopping there also bounds the work a
+    structure that shares one list many times over (``[x, x]`` nested 60 deep) can cause.
+    """
+
+    __slots__ = ("left", "limit")
+
+    def __init__(self) -> None:
+        self.limit = self.left = DEFAULT_MAX_BYTES // 2
+
+    def set_max_bytes(self, max_bytes: int) -> None:
+        """Allow each value up to ``max_bytes // 2`` parts from now on."""
+        self.limit = self.left = max(max_bytes // 2, 0)
+
+    def reset(self) -> None:
+        """Start counting a new top-level value."""
+        self.left = self.limit
+
+    def spend(self, parts: int) -> None:
+        """Count ``parts`` more parts; raise :class:`TooLarge` when over the limit."""
+        self.left -= parts
+        if self.left < 0:
+            raise TooLarge
+
+
+class Codec(Protocol):
+    """One wire format: how records, resources and scopes encode, and how children frame.
+
+    A codec keeps caches and is used from one thread at a time.
+    """
+
+    #: The size of a request without resources.
+    empty_size: ClassVar[int]
+    #: Returns one record's encoding; raises for a record that needs :func:`repaired`, and
+    #: :class:`TooLarge` for one that cannot fit a request.
+    record: Callable[[LogRecord], bytes]
+
+    def begin(self, max_bytes: int) -> None:
+        """Prepare to encode a batch whose requests may hold up to ``max_bytes``."""
+
+    def resource(self, resource: Resource) -> tuple[bytes, bytes]:
+        """Return the head and tail of a resource's entry."""
+
+    def scope(self, scope: Scope) -> tuple[bytes, bytes]:
+        """Return the head and tail of a scope's entry."""
+
+    def frame_size(self, size: int, first: bool) -> int:
+        """Return the size a child of ``size`` bytes takes in its parent."""
+
+    def join(self, resources: list[EncodedResource]) -> bytes:
+        """Return the request body holding ``resources``."""
+
+
+class EncodedRequests:
+    """Request bodies ready to send, and the records that could not be encoded.
+
+    Attributes:
+        requests: Each body with the number of records in it, in record order (records
+            grouped by resource, then scope, as the request carries them).
+        oversize: Records left out because one alone, with its resource and scope,
+            exceeds the size limit.
+        invalid: Records left out because encoding them failed even after repair.
+    """
+
+    __slots__ = ("invalid", "oversize", "requests")
+
+    def __init__(
+        self, requests: list[tuple[bytes, int]], oversize: int = 0, invalid: int = 0
+    ) -> None:
+        self.requests = requests
+        self.oversize = oversize
+        self.invalid = invalid
+
+    @property
+    def records(self) -> int:
+        """The number of records in all requests."""
+        return sum(count for _, count in self.requests)
+
+    def __repr__(self) -> str:
+        sizes = [(len(body), count) for body, count in self.requests]
+        return f"EncodedRequests(sizes={sizes!r}, oversize={self.oversize}, invalid={self.invalid})"
+
+
+def describe(value: object) -> str:
+    """Return ``str(value)`` as a plain ``str``, or ``"<unprintable Type>"`` if that fails."""
+    try:
+        text = str(value)
+        return text if type(text) is str else str.__str__(text)
+    except Exception:
+        return f"<unprintable {type(value).__qualname__}>"
+
+
+def _uint(value: object, limit: int) -> int:
+    if isinstance(value, int) and 0 <= value < limit:
+        return int(value)
+    return 0
+
+
+def _text(value: object) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    return describe(value)
+
+
+def _attributes(value: object) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        return {}
+    try:
+        return dict(value.items())
+    except Exception:
+        return {}
+
+
+def repaired(record: LogRecord) -> LogRecord:
+    """Return a copy of ``record`` with every field an encoder can take without failing.
+
+    For records the fast path of an encoder rejected: times and ids out of range become 0
+    (unknown), the severity number is clamped to 0-24, texts that are not strings are
+    described, and attributes that are not a readable mapping become empty.
+    """
+    new = LogRecord.__new__(LogRecord)
+    new.timestamp = _uint(getattr(record, "timestamp", 0), _UINT64)
+    new.observed_timestamp = _uint(getattr(record, "observed_timestamp", 0), _UINT64)
+    severity = getattr(record, "severity_number", 0)
+    new.severity_number = min(max(int(severity), 0), 24) if isinstance(severity, int) else 0
+    new.severity_text = _text(getattr(record, "severity_text", None))
+    new.body = getattr(record, "body", None)
+    new.attributes = _attributes(getattr(record, "attributes", None))
+    new.scope = record.scope
+    new.resource = record.resource
+    new.trace_id = _uint(getattr(record, "trace_id", 0), _TRACE_ID_LIMIT)
+    new.span_id = _uint(getattr(record, "span_id", 0), _UINT64)
+    flags = getattr(record, "trace_flags", 0)
+    new.trace_flags = int(flags) & 0xFF if isinstance(flags, int) else 0
+    new.event_name = _text(getattr(record, "event_name", None))
+    new.dropped_attributes_count = _uint(getattr(record, "dropped_attributes_count", 0), _UINT32)
+    return new
+
+
+class _Request:
+    """One request being filled: its resources, size and record count."""
+
+    __slots__ = ("count", "resources", "size")
+
+    def __init__(self, base: int) -> None:
+        self.resources: list[EncodedResource] = []
+        self.size = base
+        self.count = 0
+
+
+def split(
+    resources: list[EncodedResource], max_bytes: int, frame: Frame, base: int
+) -> tuple[list[tuple[list[EncodedResource], int]], int]:
+    """Pack records greedily, in order, into requests of at most ``max_bytes``.
+
+    Args:
+        resources: The encoded resources, scopes and records of one batch.
+        max_bytes: The largest request body allowed.
+        frame: The size of a child of ``n`` bytes in its parent (framing included).
+        base: The size of an empty request.
+
+    Returns:
+        The requests (each its resources and record count) and the number of records
+        left out because one alone does not fit.
+    """
+    done: list[tuple[list[EncodedResource], int]] = []
+    oversize = 0
+    request = _Request(base)
+    for res_head, res_tail, scopes in resources:
+        res_base = len(res_head) + len(res_tail)
+        # Sizes of the resource and scope open in ``request``; -1 when not open there.
+        res_size = -1
+        res_first = True
+        for scope_head, scope_tail, records in scopes:
+            scope_base = len(scope_head) + len(scope_tail)
+            scope_size = -1
+            scope_first = True
+            for body in records:
+                size = len(body)
+                alone_scope = scope_base + frame(size, True)
+                alone_res = res_base + frame(alone_scope, True)
+                if base + frame(alone_res, True) > max_bytes:
+                    oversize += 1
+                    continue
+                if scope_size >= 0:
+                    new_scope = scope_size + frame(size, False)
+                    new_res = res_size - frame(scope_size, scope_first)
+                    new_res += frame(new_scope, scope_first)
+                    total = request.size - frame(res_size, res_first) + frame(new_res, res_first)
+                elif res_size >= 0:
+                    new_scope = alone_scope
+                    new_res = res_size + frame(new_scope, False)
+                    total = request.size - frame(res_size, res_first) + frame(new_res, res_first)
+                else:
+                    new_scope, new_res = alone_scope, alone_res
+                    total = request.size + frame(new_res, not request.resources)
+                if total > max_bytes:
+                    done.append((request.resources, request.count))
+                    request = _Request(base)
+                    res_size = scope_size = -1
+                    new_scope, new_res = alone_scope, alone_res
+                    total = base + frame(alone_res, True)
+                if scope_size < 0:
+                    if res_size < 0:
+                        res_first = not request.resources
+                        request.resources.append((res_head, res_tail, []))
+                        scope_first = True
+                    else:
+                        scope_first = False
+                    request.resources[-1][2].append((scope_head, scope_tail, []))
+                request.resources[-1][2][-1][2].append(body)
+                request.size, res_size, scope_size = total, new_res, new_scope
+                request.count += 1
+    if request.count:
+        done.append((request.resources, request.count))
+    return done, oversize
+
+
+def _encode_each(
+    encode_record: Callable[[LogRecord], bytes], records: list[LogRecord]
+) -> tuple[list[bytes], tuple[int, int]]:
+    """Encode records one by one, repairing those that fail; count oversize and invalid."""
+    bodies: list[bytes] = []
+    oversize = invalid = 0
+    for record in records:
+        try:
+            bodies.append(encode_record(record))
+        except TooLarge:
+            oversize += 1
+        except Exception:
+            try:
+                bodies.append(encode_record(repaired(record)))
+            except TooLarge:
+                oversize += 1
+            except Exception:
+                invalid += 1
+    return bodies, (oversize, invalid)
+
+
+def encode_batch(codec: Codec, records: Sequence[LogRecord], max_bytes: int) -> EncodedRequests:
+    """Encode ``records`` with ``codec`` into requests of at most ``max_bytes`` each.
+
+    Nothing raises: a record the codec rejects is repaired and tried once more, then
+    counted as invalid; one too large for a request is counted as oversize.
+    """
+    codec.begin(max_bytes)
+    groups, invalid = group_records(records)
+    encode_record = codec.record
+    resources: list[EncodedResource] = []
+    oversize = count = size = 0
+    for group in groups:
+        try:
+            res_head, res_tail = codec.resource(group.resource)
+        except Exception:
+            invalid += sum(len(scope_group.records) for scope_group in group.scopes)
+            continue
+        scopes: list[EncodedScope] = []
+        for scope_group in group.scopes:
+            try:
+                scope_head, scope_tail = codec.scope(scope_group.scope)
+            except Exception:
+                invalid += len(scope_group.records)
+                continue
+            try:
+                bodies = [encode_record(record) for record in scope_group.records]
+            except Exception:
+                bodies, left_out = _encode_each(encode_record, scope_group.records)
+                oversize += left_out[0]
+                invalid += left_out[1]
+            if bodies:
+                count += len(bodies)
+                size += sum(map(len, bodies))
+                scopes.append((scope_head, scope_tail, bodies))
+        if scopes:
+            resources.append((res_head, res_tail, scopes))
+    if not resources:
+        return EncodedRequests([], oversize, invalid)
+    if size <= max_bytes:  # else the records alone are too large for one request
+        body = codec.join(resources)
+        if len(body) <= max_bytes:
+            return EncodedRequests([(body, count)], oversize, invalid)
+    chunks, too_large = split(resources, max_bytes, codec.frame_size, codec.empty_size)
+    requests = [(codec.join(chunk), chunk_count) for chunk, chunk_count in chunks]
+    return EncodedRequests(requests, oversize + too_large, invalid)
