@@ -37,6 +37,7 @@ $(STAMP): pyproject.toml $(SUB_PYPROJECTS) | $(PYTHON)
 
 demo: install
 	$(PYTHON) examples/quickstart.py
+	$(PYTHON) examples/otlp_roundtrip.py
 
 lint: install
 	$(BIN)/ruff check .

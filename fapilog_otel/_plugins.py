@@ -1,6 +1,6 @@
 """Turning exporter and processor names into objects.
 
-Built-in exporters (``console``, ``file``) are made from the container's settings. Any
+Built-in exporters (``console``, ``file``, ``otlp``) are made from the container's settings. Any
 other name is looked up among the installed entry points, ours first
 (``fapilog_otel.exporters`` / ``fapilog_otel.processors``), then, for exporters, the OTel
 SDK's own group (``opentelemetry_logs_exporter``), so any OTel exporter distribution works
@@ -44,7 +44,17 @@ def _file(settings: Settings) -> Any:
     )
 
 
-_BUILTIN_EXPORTERS: dict[str, Callable[[Settings], Any]] = {"console": _console, "file": _file}
+def _otlp(settings: Settings) -> Any:
+    from fapilog_otel.otlp import OTLPExporter
+
+    return OTLPExporter(settings=settings.otlp, diagnostics=settings.diagnostics)
+
+
+_BUILTIN_EXPORTERS: dict[str, Callable[[Settings], Any]] = {
+    "console": _console,
+    "file": _file,
+    "otlp": _otlp,
+}
 
 
 def _distributions_offering(groups: tuple[str, ...]) -> list[str]:
@@ -90,15 +100,6 @@ def load_exporter(name: str, settings: Settings) -> Any:
     builtin = _BUILTIN_EXPORTERS.get(name)
     if builtin is not None:
         return builtin(settings)
-    if name == "otlp" and not any(
-        ep.name == "otlp" for group in EXPORTER_GROUPS for ep in metadata.entry_points(group=group)
-    ):
-        raise PluginError(
-            "exporter 'otlp' is not available yet; the OTel SDK's OTLP exporters work by "
-            "their entry-point names once installed: 'otlp_proto_http' "
-            "(opentelemetry-exporter-otlp-proto-http) or 'otlp_proto_grpc' "
-            "(opentelemetry-exporter-otlp-proto-grpc)"
-        )
     return _load_entry_point(name, EXPORTER_GROUPS, "exporter")
 
 

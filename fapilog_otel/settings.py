@@ -27,11 +27,13 @@ __all__ = [
     "ConsoleSettings",
     "FileSettings",
     "LimitSettings",
+    "OTLPSettings",
     "Settings",
 ]
 
 Level = Literal["trace", "debug", "info", "warning", "error", "critical"]
 Overflow = Literal["block", "drop_newest", "drop_oldest"]
+Protocol = Literal["grpc", "http/protobuf", "http/json"]
 
 _LEVEL_ALIASES = {"warn": "warning", "fatal": "critical", "err": "error"}
 
@@ -116,6 +118,59 @@ class LimitSettings(_Section):
     ``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT``); ``None`` means no limit."""
 
 
+class OTLPSettings(_Section):
+    """The native OTLP exporter (``OTEL_LOGS_EXPORTER=otlp``).
+
+    Each field is also read from ``OTEL_EXPORTER_OTLP_LOGS_<NAME>``, then from
+    ``OTEL_EXPORTER_OTLP_<NAME>``, as the OpenTelemetry specification says.
+    """
+
+    protocol: Protocol = "http/protobuf"
+    """``http/protobuf`` (the default the specification asks for), ``http/json`` or ``grpc``
+    (``OTEL_EXPORTER_OTLP_[LOGS_]PROTOCOL``; ``grpc`` needs ``fapilog-otel[grpc]``)."""
+
+    endpoint: str | None = None
+    """The logs endpoint, used verbatim (``OTEL_EXPORTER_OTLP_LOGS_ENDPOINT``), e.g.
+    ``https://collector:4318/v1/logs``; for gRPC, ``http(s)://host:port``."""
+
+    base_endpoint: str | None = None
+    """The base endpoint shared by all signals (``OTEL_EXPORTER_OTLP_ENDPOINT``): over HTTP
+    ``/v1/logs`` is appended to its path. Used when ``endpoint`` is not set; with neither,
+    ``http://localhost:4318`` (HTTP) or ``http://localhost:4317`` (gRPC)."""
+
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Headers (gRPC metadata) sent with every request
+    (``OTEL_EXPORTER_OTLP_[LOGS_]HEADERS``: ``k=v,k2=v2``, values URL-decoded)."""
+
+    timeout_ms: float = Field(10_000.0, gt=0, le=3_600_000)
+    """Longest one export may take, retries included, in milliseconds
+    (``OTEL_EXPORTER_OTLP_[LOGS_]TIMEOUT``)."""
+
+    compression: Literal["gzip", "none"] = "none"
+    """``gzip`` or ``none`` (``OTEL_EXPORTER_OTLP_[LOGS_]COMPRESSION``)."""
+
+    certificate: str | None = None
+    """CA bundle (PEM) trusted for the collector's certificate
+    (``OTEL_EXPORTER_OTLP_[LOGS_]CERTIFICATE``); the system's CAs when unset."""
+
+    client_key: str | None = None
+    """Private key (PEM) for mutual TLS (``OTEL_EXPORTER_OTLP_[LOGS_]CLIENT_KEY``)."""
+
+    client_certificate: str | None = None
+    """Certificate chain (PEM) for mutual TLS
+    (``OTEL_EXPORTER_OTLP_[LOGS_]CLIENT_CERTIFICATE``)."""
+
+    insecure: bool | None = None
+    """gRPC only: ``true`` sends without TLS when the endpoint has no scheme
+    (``OTEL_EXPORTER_OTLP_[LOGS_]INSECURE``). An ``http://`` or ``https://`` scheme decides
+    on its own."""
+
+    @field_validator("protocol", "compression", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
 def _split_list(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -160,6 +215,27 @@ class _OtelEnvironmentSource(PydanticBaseSettingsSource):
         ),
     }
 
+    #: OTLP exporter field -> (per-signal variable, shared variable).
+    OTLP: ClassVar[dict[str, tuple[str, str | None]]] = {
+        name: (f"OTEL_EXPORTER_OTLP_LOGS_{name.upper()}", f"OTEL_EXPORTER_OTLP_{name.upper()}")
+        for name in (
+            "protocol",
+            "headers",
+            "compression",
+            "certificate",
+            "client_key",
+            "client_certificate",
+            "insecure",
+        )
+    }
+    OTLP.update(
+        {
+            "timeout_ms": ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"),
+            "endpoint": ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", None),
+            "base_endpoint": ("OTEL_EXPORTER_OTLP_ENDPOINT", None),
+        }
+    )
+
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         """Unused: values come from :meth:`__call__` as a whole."""
         return None, field_name, False
@@ -181,6 +257,15 @@ class _OtelEnvironmentSource(PydanticBaseSettingsSource):
                 if raw:
                     values.setdefault("limits", {})[name] = raw
                     break
+        for name, otlp_variables in self.OTLP.items():
+            for otlp_variable in otlp_variables:
+                raw = env.get(otlp_variable, "").strip() if otlp_variable else ""
+                if raw and otlp_variable:
+                    value: Any = raw
+                    if name == "headers":
+                        value = _parse_key_values(raw, otlp_variable)
+                    values.setdefault("otlp", {})[name] = value
+                    break
         raw_attrs = env.get("OTEL_RESOURCE_ATTRIBUTES", "").strip()
         if raw_attrs:
             values["resource_attributes"] = _parse_key_values(raw_attrs, "OTEL_RESOURCE_ATTRIBUTES")
@@ -194,6 +279,12 @@ _OTEL_NAMES: dict[tuple[str, ...], str] = {
 }
 _OTEL_NAMES.update(
     {("limits", name): variables[0] for name, variables in _OtelEnvironmentSource.LIMITS.items()}
+)
+_OTEL_NAMES.update(
+    {
+        ("otlp", name): " / ".join(v for v in variables if v)
+        for name, variables in _OtelEnvironmentSource.OTLP.items()
+    }
 )
 
 
@@ -227,8 +318,8 @@ class Settings(BaseSettings):
     """Extra resource attributes (``OTEL_RESOURCE_ATTRIBUTES``, ``k=v,k2=v2``)."""
 
     exporters: Annotated[list[str], NoDecode] | None = None
-    """Exporter names (``OTEL_LOGS_EXPORTER``, comma list): ``console``, ``file``, ``none``,
-    or an exporter plugin's entry-point name. ``None`` means ``console`` (or ``file`` when
+    """Exporter names (``OTEL_LOGS_EXPORTER``, comma list): ``console``, ``file``, ``otlp``,
+    ``none``, or an exporter plugin's entry-point name. ``None`` means ``console`` (or ``file`` when
     ``file.path`` is set)."""
 
     processors: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -252,6 +343,7 @@ class Settings(BaseSettings):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     file: FileSettings = Field(default_factory=FileSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    otlp: OTLPSettings = Field(default_factory=OTLPSettings)
 
     shutdown_timeout: float = Field(5.0, ge=0, le=3600)
     """Seconds the exit-time drain may take when the application never shut down."""

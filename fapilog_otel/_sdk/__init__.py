@@ -10,7 +10,9 @@
 * :func:`raw_from_sdk` and :class:`ProviderBridgeProcessor` carry records emitted through a
   container's SDK ``LoggerProvider`` (for example by OTel's own ``LoggingHandler``) into the
   container's pipeline;
-* :func:`make_logger_provider` builds that provider.
+* :func:`make_logger_provider` builds that provider;
+* :func:`records_from_sdk` / :func:`sdk_export_result` let our exporters serve in a plain
+  SDK pipeline.
 
 Trace correlation: the API ``LogRecord`` constructor derives ``trace_id``/``span_id``/
 ``trace_flags`` from a ``Context``. We always pass one: a context holding a
@@ -28,6 +30,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 from fapilog_otel._sdk._batch import BatchLogRecordProcessor
 from fapilog_otel._sdk._bridge import ProviderBridgeProcessor, make_logger_provider, raw_from_sdk
 from fapilog_otel._sdk._exporters import SdkExporterAdapter, is_sdk_exporter, unlimited_limits
+from fapilog_otel._sdk._inbound import records_from_sdk, sdk_export_result
 from fapilog_otel._sdk._records import SdkRecordConverter, to_sdk_record
 
 __all__ = [
@@ -39,6 +42,8 @@ __all__ = [
     "is_sdk_exporter",
     "make_logger_provider",
     "raw_from_sdk",
+    "records_from_sdk",
+    "sdk_export_result",
     "to_sdk_record",
     "unlimited_limits",
 ]

@@ -62,3 +62,14 @@ class TestExamples:
         assert "# flushed: True" in notes
         stats = ast.literal_eval(next(n for n in notes if n.startswith("# stats: "))[9:])
         assert stats["submitted"] == stats["exported"] == len(records)
+
+    def test_otlp_roundtrip_output(self) -> None:
+        """The OTLP demo's records reach the sink through rotel, the span's one with a trace."""
+        done = run_example(ROOT / "examples" / "otlp_roundtrip.py")
+        lines = done.stdout.splitlines()
+        assert "# exported by fapilog-otel: 3; arrived at the sink via rotel:" == lines[0]
+        arrived = lines[1:]
+        assert 3 == len(arrived)
+        declined = next(line for line in arrived if "card declined" in line)
+        assert "trace=-" not in declined
+        assert any("[audit]" in line and "'user.login'" in line for line in arrived)

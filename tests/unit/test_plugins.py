@@ -152,11 +152,26 @@ class TestExporterByName:
             assert {} == dict(c.stats()["exporters"])
         assert "broken_plugins_mod" not in sys.modules
 
-    def test_otlp_without_an_exporter_points_to_the_sdk_names(self) -> None:
-        """'otlp' (native exporter not there yet) says which SDK names work instead."""
-        with pytest.raises(fo.PluginError) as raised:
-            fo.Container(fo.Settings(exporters=["otlp"]))
-        assert "otlp_proto_http" in str(raised.value)
+    def test_otlp_is_the_native_exporter(self) -> None:
+        """'otlp' builds the native OTLP exporter from the container's OTLP settings."""
+        from fapilog_otel.otlp import OTLPExporter
+
+        settings = fo.Settings(
+            exporters=["otlp"], otlp={"endpoint": "http://127.0.0.1:9/v1/logs"}, diagnostics=False
+        )
+        with fo.Container(settings) as c:
+            (exporter,) = c.exporters
+            assert isinstance(exporter, OTLPExporter)
+            assert "http://127.0.0.1:9/v1/logs" == exporter.endpoint
+
+    def test_sdk_otlp_exporters_work_by_their_entry_point_names(self) -> None:
+        """'otlp_proto_http' finds the OTel SDK's exporter through its entry point."""
+        from fapilog_otel.otel import SdkExporterAdapter
+
+        with fo.Container(fo.Settings(exporters=["otlp_proto_http"], diagnostics=False)) as c:
+            (exporter,) = c.exporters
+            assert isinstance(exporter, SdkExporterAdapter)
+            assert "OTLPLogExporter" == type(exporter.exporter).__name__
 
 
 class TestProcessorByName:

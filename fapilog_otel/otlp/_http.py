@@ -1,0 +1,210 @@
+"""OTLP over HTTP/1.1 (protobuf or JSON bodies), on one keep-alive connection.
+
+``http.client`` is used directly: it is the cheapest client in the standard library and
+keeps the connection open between requests. A request that fails on a reused connection
+before any answer (the collector closed an idle connection) is sent again at once on a
+fresh one, as HTTP clients commonly do; every other failure goes back to the exporter,
+which decides about retries.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+import urllib.parse
+import zlib
+from collections.abc import Mapping
+
+from fapilog_otel.errors import ConfigurationError
+from fapilog_otel.otlp._responses import error_message, parse_export_response
+from fapilog_otel.otlp._retry import http_status_retryable, parse_retry_after
+from fapilog_otel.otlp._transport import MAX_RESPONSE_BYTES, Attempt
+
+#: The specification's request limit (before compression).
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+
+_STALE_CONNECTION_ERRORS = (
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    BrokenPipeError,
+    ConnectionAbortedError,
+)
+
+
+def gzip_compress(body: bytes) -> bytes:
+    """Gzip ``body`` (level 6: most of the gain of 9 at a fraction of the cost)."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+    return compressor.compress(body) + compressor.flush()
+
+
+def tls_context(
+    certificate: str | None, client_key: str | None, client_certificate: str | None
+) -> ssl.SSLContext:
+    """A TLS client context trusting ``certificate`` (or the system CAs), with mTLS if given.
+
+    Raises:
+        ConfigurationError: A file is missing or unreadable, or only half of the client
+            key pair is given.
+    """
+    try:
+        context = ssl.create_default_context(cafile=certificate)
+        if client_certificate or client_key:
+            if not client_certificate:
+                raise ConfigurationError(
+                    "OTLP client_key is set without client_certificate "
+                    "(OTEL_EXPORTER_OTLP_[LOGS_]CLIENT_CERTIFICATE)"
+                )
+            context.load_cert_chain(client_certificate, client_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(f"OTLP TLS files could not be loaded: {exc}") from exc
+    return context
+
+
+class HttpTransport:
+    """POSTs request bodies to an OTLP/HTTP endpoint.
+
+    Args:
+        url: The full logs URL (``http(s)://host:port/v1/logs``).
+        json: Bodies are OTLP/JSON (else protobuf).
+        headers: Extra headers sent with every request.
+        gzip: Compress bodies with gzip.
+        context: The TLS context for ``https`` URLs.
+        user_agent: The ``User-Agent`` header.
+
+    Raises:
+        ConfigurationError: The URL is not an ``http`` or ``https`` URL with a host.
+    """
+
+    max_request_bytes = MAX_REQUEST_BYTES
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        json: bool,
+        headers: Mapping[str, str],
+        gzip: bool,
+        context: ssl.SSLContext | None,
+        user_agent: str,
+    ) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigurationError(
+                f"OTLP/HTTP endpoint must be an http:// or https:// URL, got {url!r}"
+            )
+        try:
+            port = parts.port
+        except ValueError as exc:
+            raise ConfigurationError(f"OTLP endpoint {url!r} has an invalid port") from exc
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = port or (443 if self._https else 80)
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._context = context if self._https else None
+        self._json = json
+        self._gzip = gzip
+        self._headers = {
+            **dict(headers),
+            "Content-Type": "application/json" if json else "application/x-protobuf",
+            "User-Agent": user_agent,
+        }
+        if gzip:
+            self._headers["Content-Encoding"] = "gzip"
+        self._conn: http.client.HTTPConnection | None = None
+        host = parts.netloc.rpartition("@")[2]
+        self._url = urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+    def describe(self) -> str:
+        """The endpoint, without credentials or query."""
+        return self._url
+
+    def send(self, body: bytes, timeout: float) -> Attempt:
+        """POST ``body`` once (again at once on a fresh connection if the old one was stale)."""
+        payload = gzip_compress(body) if self._gzip else body
+        for _ in range(2):
+            reused = self._conn is not None
+            conn = self._conn if self._conn is not None else self._connect(timeout)
+            self._conn = conn
+            try:
+                conn.timeout = timeout
+                if conn.sock is not None:
+                    conn.sock.settimeout(timeout)
+                conn.request("POST", self._path, body=payload, headers=self._headers)
+                response = conn.getresponse()
+                data = self._read(response)
+            except TimeoutError:
+                self.close()
+                return Attempt(False, True, "timeout", detail=f"no answer within {timeout:.3g}s")
+            except ssl.SSLCertVerificationError as exc:
+                self.close()
+                return Attempt(False, False, "tls_error", detail=str(exc))
+            except _STALE_CONNECTION_ERRORS as exc:
+                self.close()
+                if reused:
+                    continue
+                return Attempt(False, True, "connection_error", detail=_describe(exc))
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                return Attempt(False, True, "connection_error", detail=_describe(exc))
+            return self._attempt(response, data)
+        return Attempt(False, True, "connection_error", detail="connection closed twice")
+
+    def _connect(self, timeout: float) -> http.client.HTTPConnection:
+        if self._https:
+            return http.client.HTTPSConnection(
+                self._host, self._port, timeout=timeout, context=self._context
+            )
+        return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+
+    def _read(self, response: http.client.HTTPResponse) -> bytes:
+        """Read at most 4 MiB of the body; drop the connection if more was left."""
+        data = response.read(MAX_RESPONSE_BYTES)
+        if not response.isclosed():
+            self.close()
+        if response.getheader("Content-Encoding", "").strip().lower() == "gzip":
+            try:
+                inflater = zlib.decompressobj(31)
+                data = inflater.decompress(data, MAX_RESPONSE_BYTES)
+            except zlib.error:
+                data = b""
+        return data
+
+    def _attempt(self, response: http.client.HTTPResponse, data: bytes) -> Attempt:
+        status = response.status
+        is_json = "json" in response.getheader("Content-Type", "").lower() or (
+            self._json and not response.getheader("Content-Type")
+        )
+        if 200 <= status < 300:
+            return Attempt(True, partial=parse_export_response(data, is_json))
+        retryable = http_status_retryable(status)
+        retry_after = parse_retry_after(response.getheader("Retry-After")) if retryable else None
+        message = error_message(data, is_json)
+        return Attempt(
+            False,
+            retryable,
+            f"http_{status}",
+            retry_after=retry_after,
+            detail=f"HTTP {status} {response.reason}" + (f": {message}" if message else ""),
+        )
+
+    def close(self) -> None:
+        """Close the connection (the next request opens a new one)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                return
+
+    def reset_after_fork(self) -> None:
+        """Drop the connection inherited from the parent.
+
+        Closing the child's copy of the socket does not shut the connection down, so the
+        parent's requests on it go on undisturbed.
+        """
+        self.close()
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
