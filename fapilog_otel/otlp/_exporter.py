@@ -105,6 +105,7 @@ class OTLPExporter:
         self._stopping = threading.Event()
         self._diagnostics = Diagnostics(enabled=diagnostics)
         self._scope_cache: dict[Any, Any] = {}
+        self._turn = threading.Lock()
 
     @property
     def endpoint(self) -> str:
@@ -119,25 +120,33 @@ class OTLPExporter:
         """Send ``batch``; return SUCCESS, FAILURE, or a :class:`PartialSuccess`.
 
         Given SDK ``ReadableLogRecord`` objects (in an SDK pipeline), it returns the SDK's
-        ``LogRecordExportResult`` instead.
+        ``LogRecordExportResult`` instead. Calls from several threads (an SDK
+        ``SimpleLogRecordProcessor`` calls from each emitting thread) take turns.
         """
         if not batch:
             return ExportResult.SUCCESS
-        from_sdk = type(batch[0]) is not LogRecord
-        records: Sequence[LogRecord]
-        if from_sdk:
-            from fapilog_otel._sdk import records_from_sdk, sdk_export_result
-
-            records = records_from_sdk(batch, self._scope_cache)
-            failed = self._export(records)
-            return sdk_export_result(failed == 0)
-        records = batch
-        failed = self._export(records)
+        if type(batch[0]) is not LogRecord:
+            return self._export_sdk(batch)
+        with self._turn:
+            failed = self._export(batch)
         if failed == 0:
             return ExportResult.SUCCESS
-        if failed >= len(records):
+        if failed >= len(batch):
             return ExportResult.FAILURE
         return PartialSuccess(failed, "not every record of the batch was delivered")
+
+    def _export_sdk(self, batch: Sequence[Any]) -> Any:
+        """Export SDK records; nothing raises back into the SDK (it would log and may loop)."""
+        from fapilog_otel._sdk import records_from_sdk, sdk_export_result
+
+        try:
+            with self._turn:
+                failed = self._export(records_from_sdk(batch, self._scope_cache))
+        except Exception as exc:
+            self._outcomes.add("unencodable", len(batch))
+            self._warn("sdk", f"could not export SDK records: {type(exc).__name__}: {exc}")
+            failed = len(batch)
+        return sdk_export_result(failed == 0)
 
     def _export(self, records: Sequence[LogRecord]) -> int:
         """Encode and send ``records``; return how many were not delivered."""
@@ -230,6 +239,7 @@ class OTLPExporter:
         """In a forked child: new connections, a fresh stop flag and fresh counters."""
         self._transport.reset_after_fork()
         self._stopping = threading.Event()
+        self._turn = threading.Lock()
         self._outcomes.reset_after_fork()
         self._diagnostics.reset_after_fork()
 

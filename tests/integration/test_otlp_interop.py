@@ -106,6 +106,45 @@ class TestOursInAnSdkPipeline:
         assert [LogRecordExportResult.SUCCESS] == seen
         exporter.shutdown()
 
+    def test_concurrent_simple_processor_exports_take_turns(
+        self, http_receiver: HttpReceiver
+    ) -> None:
+        """SimpleLogRecordProcessor exports from 8 threads at once: calls take turns on the
+        one connection, none fails, every record arrives once."""
+        import threading
+
+        exporter = OTLPExporter(http_receiver.endpoint, diagnostics=False)
+        provider = LoggerProvider()
+        provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+        logger = provider.get_logger("lib")
+
+        def emit(thread: int) -> None:
+            for i in range(50):
+                logger.emit(body=f"{thread}-{i}")
+
+        threads = [threading.Thread(target=emit, args=(t,)) for t in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        provider.shutdown()
+        bodies = {rec.body.string_value for *_, rec in http_receiver.wait_for_records(400)}
+        assert {f"{t}-{i}" for t in range(8) for i in range(50)} == bodies
+        assert {} == exporter.outcomes(), "no attempt failed (calls never overlapped)"
+        assert 400 == len(http_receiver.requests)
+
+    def test_unconvertible_sdk_record_fails_without_raising(
+        self, http_receiver: HttpReceiver
+    ) -> None:
+        """Something that is not an SDK record gives FAILURE, counted, and no exception."""
+        from opentelemetry.sdk._logs.export import LogRecordExportResult
+
+        exporter = OTLPExporter(http_receiver.endpoint, diagnostics=False)
+        assert LogRecordExportResult.FAILURE == exporter.export([object()])
+        assert 1 == exporter.outcomes()["unencodable"]
+        assert [] == http_receiver.requests
+        exporter.shutdown()
+
 
 class TestOfficialExportersInAContainer:
     def test_official_http_exporter_through_the_adapter(self, http_receiver: HttpReceiver) -> None:
