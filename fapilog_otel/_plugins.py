@@ -47,7 +47,14 @@ def _file(settings: Settings) -> Any:
 def _otlp(settings: Settings) -> Any:
     from fapilog_otel.otlp import OTLPExporter
 
-    return OTLPExporter(settings=settings.otlp, diagnostics=settings.diagnostics)
+    # The lane fails an export call that runs past the export timeout; the exporter's own
+    # deadline (retries included) ends a little before, so it always reports its outcome.
+    lane_limit = settings.batch.export_timeout_ms * 0.9
+    return OTLPExporter(
+        settings=settings.otlp,
+        timeout_ms=min(settings.otlp.timeout_ms, lane_limit),
+        diagnostics=settings.diagnostics,
+    )
 
 
 _BUILTIN_EXPORTERS: dict[str, Callable[[Settings], Any]] = {

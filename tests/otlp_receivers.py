@@ -22,6 +22,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -353,12 +354,28 @@ class _HttpServer(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
     daemon_threads = False  # server_close() joins the handler threads
 
-    def __init__(self, port: int, receiver: HttpReceiver) -> None:
+    def __init__(
+        self, port: int, receiver: HttpReceiver, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.receiver = receiver
+        self.ssl_context = ssl_context
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         self.dropping = False
         super().__init__(("127.0.0.1", port), _HttpHandler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        """Accept a connection, doing the TLS handshake first when serving HTTPS."""
+        connection, address = super().get_request()
+        if self.ssl_context is None:
+            return connection, address
+        connection.settimeout(5.0)
+        try:
+            return self.ssl_context.wrap_socket(connection, server_side=True), address
+        except OSError:
+            connection.close()
+            self.receiver._record_handshake_failure()
+            raise
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Stay quiet about clients that went away (timeouts, stop())."""
@@ -434,16 +451,24 @@ class HttpReceiver(_Receiver[Reply, Received]):
     ``start()`` binds the same port again.
     """
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__()
         self.port = port
+        self.ssl_context = ssl_context
+        #: TLS handshakes that failed (an untrusted or missing client certificate...).
+        self.handshake_failures = 0
         self._server: _HttpServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        return f"http://127.0.0.1:{self.port}"
+        """``http://127.0.0.1:PORT`` (``https://`` with an ``ssl_context``)."""
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    def _record_handshake_failure(self) -> None:
+        with self._condition:
+            self.handshake_failures += 1
 
     @property
     def endpoint(self) -> str:
@@ -451,7 +476,7 @@ class HttpReceiver(_Receiver[Reply, Received]):
         return self.url + "/v1/logs"
 
     def _start(self) -> None:
-        self._server = _HttpServer(self.port, self)
+        self._server = _HttpServer(self.port, self, self.ssl_context)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -572,9 +597,10 @@ class GrpcReceiver(_Receiver[GrpcReply, GrpcReceived]):
     binds the same port again (``SO_REUSEPORT`` is off, so the port is really ours).
     """
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, credentials: grpc.ServerCredentials | None = None) -> None:
         super().__init__()
         self.port = port
+        self.credentials = credentials
         self._server: grpc.Server | None = None
         self._executor: futures.ThreadPoolExecutor | None = None
 
@@ -589,7 +615,11 @@ class GrpcReceiver(_Receiver[GrpcReply, GrpcReceived]):
         )
         server = grpc.server(self._executor, options=[("grpc.so_reuseport", 0)])
         logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_LogsServicer(self), server)
-        bound = server.add_insecure_port(f"127.0.0.1:{self.port}")
+        address = f"127.0.0.1:{self.port}"
+        if self.credentials is None:
+            bound = server.add_insecure_port(address)
+        else:
+            bound = server.add_secure_port(address, self.credentials)
         if bound == 0:
             self._executor.shutdown()
             raise OSError(f"GrpcReceiver could not bind 127.0.0.1:{self.port}")

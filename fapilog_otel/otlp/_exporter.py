@@ -16,6 +16,7 @@ from typing import Any
 
 from fapilog_otel import __version__
 from fapilog_otel._diagnostics import Diagnostics
+from fapilog_otel.errors import ConfigurationError
 from fapilog_otel.otlp._grpc import GrpcTransport
 from fapilog_otel.otlp._http import HttpTransport, tls_context
 from fapilog_otel.otlp._json import JsonEncoder
@@ -248,6 +249,11 @@ class OTLPExporter:
 
 
 def _make_transport(options: OTLPSettings) -> Transport:
+    if bool(options.client_key) != bool(options.client_certificate):
+        raise ConfigurationError(
+            "OTLP mutual TLS needs both client_key and client_certificate "
+            "(OTEL_EXPORTER_OTLP_[LOGS_]CLIENT_KEY / ..._CLIENT_CERTIFICATE); only one is set"
+        )
     gzip = options.compression == "gzip"
     if options.protocol == "grpc":
         target, secure = grpc_target(options)

@@ -43,17 +43,11 @@ def tls_context(
     """A TLS client context trusting ``certificate`` (or the system CAs), with mTLS if given.
 
     Raises:
-        ConfigurationError: A file is missing or unreadable, or only half of the client
-            key pair is given.
+        ConfigurationError: A file is missing or unreadable.
     """
     try:
         context = ssl.create_default_context(cafile=certificate)
-        if client_certificate or client_key:
-            if not client_certificate:
-                raise ConfigurationError(
-                    "OTLP client_key is set without client_certificate "
-                    "(OTEL_EXPORTER_OTLP_[LOGS_]CLIENT_CERTIFICATE)"
-                )
+        if client_certificate:
             context.load_cert_chain(client_certificate, client_key)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigurationError(f"OTLP TLS files could not be loaded: {exc}") from exc

@@ -169,6 +169,14 @@ class TestConstructor:
             OTLPExporter("https://collector:4318/v1/logs", certificate="/nonexistent/ca.pem")
         assert "TLS" in str(raised.value)
 
+    @pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+    @pytest.mark.parametrize("given", ["client_key", "client_certificate"])
+    def test_half_a_client_key_pair_is_rejected(self, protocol: str, given: str) -> None:
+        """client_key without client_certificate (or the reverse) names both options."""
+        with pytest.raises(fo.ConfigurationError) as raised:
+            OTLPExporter("https://collector:4318/v1/logs", protocol=protocol, **{given: "/x.pem"})
+        assert "client_key and client_certificate" in str(raised.value)
+
     def test_grpc_without_grpcio_points_to_the_extra(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Without grpcio, protocol grpc says which extra to install."""
         import builtins

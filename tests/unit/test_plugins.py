@@ -164,6 +164,21 @@ class TestExporterByName:
             assert isinstance(exporter, OTLPExporter)
             assert "http://127.0.0.1:9/v1/logs" == exporter.endpoint
 
+    def test_otlp_timeout_stays_inside_the_export_timeout(self) -> None:
+        """An OTLP timeout longer than the lane's export timeout is capped below it."""
+        settings = fo.Settings(
+            exporters=["otlp"],
+            otlp={"timeout_ms": 60_000},
+            batch={"export_timeout_ms": 20_000},
+            diagnostics=False,
+        )
+        with fo.Container(settings) as c:
+            (exporter,) = c.exporters
+            assert 18_000 == exporter.options.timeout_ms
+        short = fo.Settings(exporters=["otlp"], otlp={"timeout_ms": 500}, diagnostics=False)
+        with fo.Container(short) as c:
+            assert 500 == c.exporters[0].options.timeout_ms
+
     def test_sdk_otlp_exporters_work_by_their_entry_point_names(self) -> None:
         """'otlp_proto_http' finds the OTel SDK's exporter through its entry point."""
         from fapilog_otel.otel import SdkExporterAdapter
