@@ -860,6 +860,23 @@ class RotelCollector:
         process.wait()
 
 
+def python_value(value: common_pb2.AnyValue) -> Any:
+    """An OTLP ``AnyValue`` as the plain Python value it was made from."""
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [python_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: python_value(kv.value) for kv in value.kvlist_value.values}
+    return getattr(value, kind)
+
+
+def attributes(message: Any) -> dict[str, Any]:
+    """The ``attributes`` of a record, resource or scope message as a plain dict."""
+    return {kv.key: python_value(kv.value) for kv in message.attributes}
+
+
 def rich_status(error: grpc.RpcError) -> Any:
     """The ``google.rpc.Status`` a server sent in ``grpc-status-details-bin``, or ``None``."""
     for key, value in error.trailing_metadata() or ():

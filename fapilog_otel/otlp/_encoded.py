@@ -18,20 +18,33 @@ from fapilog_otel.otlp._grouping import group_records
 from fapilog_otel.record import LogRecord, Scope
 
 __all__ = [
+    "CACHED_TEXT_LIMIT",
+    "CACHE_LIMIT",
     "DEFAULT_MAX_BYTES",
     "DEPTH_MARKER",
+    "INT64_MAX",
+    "INT64_MIN",
     "MAX_DEPTH",
     "Budget",
     "Codec",
     "EncodedRequests",
     "EncodedResource",
     "EncodedScope",
+    "Encoder",
     "TooLarge",
     "describe",
     "encode_batch",
     "repaired",
     "split",
 ]
+
+#: Entries each encoder cache holds before it is emptied.
+CACHE_LIMIT: Final = 16384
+#: Strings longer than this are encoded each time rather than cached.
+CACHED_TEXT_LIMIT: Final = 1024
+#: The range of an OTLP ``int_value``; Python ints outside it are sent as strings.
+INT64_MIN: Final = -(1 << 63)
+INT64_MAX: Final = (1 << 63) - 1
 
 #: The OTLP specification: clients SHOULD limit requests to 64 MiB and MUST NOT send more.
 DEFAULT_MAX_BYTES: Final = 64 * 1024 * 1024
@@ -346,3 +359,37 @@ def encode_batch(codec: Codec, records: Sequence[LogRecord], max_bytes: int) -> 
     chunks, too_large = split(resources, max_bytes, codec.frame_size, codec.empty_size)
     requests = [(codec.join(chunk), chunk_count) for chunk, chunk_count in chunks]
     return EncodedRequests(requests, oversize + too_large, invalid)
+
+
+class Encoder:
+    """Encodes records as ``ExportLogsServiceRequest`` bodies with one codec.
+
+    Subclasses choose the codec (protobuf or JSON) and the ``Content-Type``. An encoder
+    keeps bounded caches and must be used from one thread at a time (one per exporter).
+    """
+
+    __slots__ = ("_codec",)
+
+    #: The HTTP ``Content-Type`` of the bodies.
+    content_type: ClassVar[str] = ""
+
+    def __init__(self, codec: Codec) -> None:
+        self._codec = codec
+
+    def encode(
+        self, records: Sequence[LogRecord], max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> EncodedRequests:
+        """Encode ``records`` into request bodies of at most ``max_bytes`` each.
+
+        Records are grouped by resource, then scope, in order of first appearance, and
+        split greedily in that order. Never raises.
+
+        Args:
+            records: The batch to encode.
+            max_bytes: The largest body (before compression) a request may have.
+
+        Returns:
+            The bodies with their record counts, and the counts of records left out as
+            oversize (too large for a request alone) or invalid (failed to encode).
+        """
+        return encode_batch(self._codec, records, max_bytes)

@@ -17,6 +17,7 @@ from typing import Any
 from fapilog_otel import __version__
 from fapilog_otel._diagnostics import Diagnostics
 from fapilog_otel.errors import ConfigurationError
+from fapilog_otel.otlp._encoded import Encoder
 from fapilog_otel.otlp._grpc import GrpcTransport
 from fapilog_otel.otlp._http import HttpTransport, tls_context
 from fapilog_otel.otlp._json import JsonEncoder
@@ -99,7 +100,7 @@ class OTLPExporter:
         self._timeout = options.timeout_ms / 1000.0
         self._initial_backoff = initial_backoff
         self._transport = _make_transport(options)
-        self._encoder: ProtobufEncoder | JsonEncoder = (
+        self._encoder: Encoder = (
             JsonEncoder() if options.protocol == "http/json" else ProtobufEncoder()
         )
         self._outcomes = Outcomes()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Final
 
 import orjson
@@ -23,27 +23,22 @@ from opentelemetry.sdk.resources import Resource
 
 from fapilog_otel._cache import remember
 from fapilog_otel.otlp._encoded import (
-    DEFAULT_MAX_BYTES,
+    CACHE_LIMIT,
+    CACHED_TEXT_LIMIT,
     DEPTH_MARKER,
+    INT64_MAX,
+    INT64_MIN,
     MAX_DEPTH,
     Budget,
-    EncodedRequests,
     EncodedResource,
+    Encoder,
     TooLarge,
     describe,
-    encode_batch,
 )
 from fapilog_otel.record import LogRecord, Scope
 
 __all__ = ["JsonEncoder"]
 
-#: Entries each cache holds before it is emptied.
-CACHE_LIMIT: Final = 16384
-#: Strings longer than this are encoded each time rather than cached.
-CACHED_TEXT_LIMIT: Final = 1024
-
-_INT64_MIN: Final = -(1 << 63)
-_INT64_MAX: Final = (1 << 63) - 1
 _UINT64: Final = 1 << 64
 _UINT32: Final = 1 << 32
 
@@ -80,7 +75,7 @@ _DEPTH_VALUE: Final = _string_value(DEPTH_MARKER)
 
 
 def _int_value(number: int) -> bytes:
-    if _INT64_MIN <= number <= _INT64_MAX:
+    if INT64_MIN <= number <= INT64_MAX:
         return b'{"intValue":"%d"}' % number
     return _string_value(describe(number))
 
@@ -385,35 +380,12 @@ class _JsonCodec:
         return encode_record
 
 
-class JsonEncoder:
-    """Encodes records as OTLP/JSON ``ExportLogsServiceRequest`` bodies.
+class JsonEncoder(Encoder):
+    """Encodes records as OTLP/JSON ``ExportLogsServiceRequest`` bodies."""
 
-    An encoder keeps bounded caches and must be used from one thread at a time (one per
-    exporter).
-    """
+    __slots__ = ()
 
-    __slots__ = ("_codec",)
-
-    #: The HTTP ``Content-Type`` of the bodies.
     content_type: ClassVar[str] = "application/json"
 
     def __init__(self) -> None:
-        self._codec = _JsonCodec()
-
-    def encode(
-        self, records: Sequence[LogRecord], max_bytes: int = DEFAULT_MAX_BYTES
-    ) -> EncodedRequests:
-        """Encode ``records`` into request bodies of at most ``max_bytes`` each.
-
-        Records are grouped by resource, then scope, in order of first appearance, and
-        split greedily in that order. Never raises.
-
-        Args:
-            records: The batch to encode.
-            max_bytes: The largest body a request may have.
-
-        Returns:
-            The bodies with their record counts, and the counts of records left out as
-            oversize (too large for a request alone) or invalid (failed to encode).
-        """
-        return encode_batch(self._codec, records, max_bytes)
+        super().__init__(_JsonCodec())

@@ -12,28 +12,11 @@ from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
-from otlp_receivers import FlatRecord, GrpcReceiver, RotelCollector
+from otlp_receivers import FlatRecord, GrpcReceiver, RotelCollector, attributes
 
 import fapilog_otel as fo
 
 pytestmark = pytest.mark.integration
-
-
-def python_value(value: Any) -> Any:
-    """An OTLP AnyValue as the Python value it was made from."""
-    kind = value.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "array_value":
-        return [python_value(v) for v in value.array_value.values]
-    if kind == "kvlist_value":
-        return {kv.key: python_value(kv.value) for kv in value.kvlist_value.values}
-    return getattr(value, kind)
-
-
-def attributes(pb: Any) -> dict[str, Any]:
-    """A protobuf message's attributes as a dict."""
-    return {kv.key: python_value(kv.value) for kv in pb.attributes}
 
 
 def send_all_kinds(settings: fo.Settings, with_none: bool) -> tuple[int, int, int]:

@@ -21,24 +21,12 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from otlp_receivers import FlatRecord, GrpcReceiver, HttpReceiver
+from otlp_receivers import FlatRecord, GrpcReceiver, HttpReceiver, python_value
 
 import fapilog_otel as fo
 from fapilog_otel.otlp import OTLPExporter
 
 pytestmark = pytest.mark.integration
-
-
-def python_value(value: Any) -> Any:
-    """An OTLP AnyValue as a plain Python value."""
-    kind = value.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "array_value":
-        return [python_value(v) for v in value.array_value.values]
-    if kind == "kvlist_value":
-        return {kv.key: python_value(kv.value) for kv in value.kvlist_value.values}
-    return getattr(value, kind)
 
 
 def content(flat: FlatRecord, skip: frozenset[str] = frozenset()) -> dict[str, Any]:

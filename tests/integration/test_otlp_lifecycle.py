@@ -42,6 +42,15 @@ def run(source: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[
     )
 
 
+def target(
+    protocol: str, http_receiver: HttpReceiver, grpc_receiver: GrpcReceiver
+) -> tuple[str, HttpReceiver | GrpcReceiver]:
+    """The endpoint to configure for ``protocol`` and the receiver behind it."""
+    if protocol == "grpc":
+        return f"http://{grpc_receiver.endpoint}", grpc_receiver
+    return http_receiver.endpoint, http_receiver
+
+
 class TestExit:
     @pytest.mark.parametrize("protocol", ["http/protobuf", "http/json", "grpc"])
     def test_records_logged_before_exit_arrive(
@@ -52,10 +61,7 @@ class TestExit:
         tmp_path: Path,
     ) -> None:
         """500 records logged right before the interpreter exits all reach the receiver."""
-        endpoint = (
-            f"http://{grpc_receiver.endpoint}" if protocol == "grpc" else http_receiver.endpoint
-        )
-        receiver = grpc_receiver if protocol == "grpc" else http_receiver
+        endpoint, receiver = target(protocol, http_receiver, grpc_receiver)
         done = run(
             """
             import fapilog_otel as fo
@@ -84,10 +90,7 @@ class TestFork:
         tmp_path: Path,
     ) -> None:
         """Parent and forked child each deliver their own records; HTTP uses two connections."""
-        endpoint = (
-            f"http://{grpc_receiver.endpoint}" if protocol == "grpc" else http_receiver.endpoint
-        )
-        receiver = grpc_receiver if protocol == "grpc" else http_receiver
+        endpoint, receiver = target(protocol, http_receiver, grpc_receiver)
         done = run(
             f"""
             import os

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import math
-from typing import Any
 
 import pytest
-from google.protobuf import json_format
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.sdk.resources import Resource
+from otlp_receivers import decode_otlp_json
 
 from fapilog_otel.otlp._json import JsonEncoder
 from fapilog_otel.otlp._protobuf import ProtobufEncoder
@@ -89,25 +86,9 @@ def records(draw: st.DrawFn) -> LogRecord:
     )
 
 
-def hex_ids_to_base64(value: Any) -> Any:
-    """Rewrite traceId/spanId hex strings as base64 (what json_format expects for bytes)."""
-    if isinstance(value, list):
-        return [hex_ids_to_base64(item) for item in value]
-    if not isinstance(value, dict):
-        return value
-    return {
-        key: base64.b64encode(bytes.fromhex(item)).decode()
-        if key in ("traceId", "spanId")
-        else hex_ids_to_base64(item)
-        for key, item in value.items()
-    }
-
-
 def canonical_from_json(body: bytes) -> bytes:
     """An OTLP/JSON body parsed and serialized canonically."""
-    document = hex_ids_to_base64(json.loads(body))
-    message = json_format.Parse(json.dumps(document), ExportLogsServiceRequest())
-    return message.SerializeToString(deterministic=True)
+    return decode_otlp_json(body).SerializeToString(deterministic=True)
 
 
 def canonical_from_protobuf(body: bytes) -> bytes:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import enum
 import json
 import math
 from typing import Any
 
 import pytest
-from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.sdk.resources import Resource
+from otlp_receivers import decode_otlp_json
 
 from fapilog_otel.otlp._json import JsonEncoder
 from fapilog_otel.otlp._protobuf import ProtobufEncoder
@@ -31,24 +30,9 @@ def make_record(**overrides: Any) -> LogRecord:
     return LogRecord(**fields)
 
 
-def hex_ids_to_base64(value: Any) -> Any:
-    """Rewrite traceId/spanId hex strings as base64 (what json_format expects for bytes)."""
-    if isinstance(value, list):
-        return [hex_ids_to_base64(item) for item in value]
-    if not isinstance(value, dict):
-        return value
-    return {
-        key: base64.b64encode(bytes.fromhex(item)).decode()
-        if key in ("traceId", "spanId")
-        else hex_ids_to_base64(item)
-        for key, item in value.items()
-    }
-
-
 def parse_json(body: bytes) -> ExportLogsServiceRequest:
-    """Decode an OTLP/JSON body into the official message."""
-    document = hex_ids_to_base64(json.loads(body))
-    return json_format.Parse(json.dumps(document), ExportLogsServiceRequest())
+    """Decode an OTLP/JSON body into the official message (hex ids converted first)."""
+    return decode_otlp_json(body)
 
 
 def canonical(message: ExportLogsServiceRequest) -> bytes:
