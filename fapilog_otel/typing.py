@@ -9,11 +9,35 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from fapilog_otel.record import LogRecord
 
-__all__ = ["AsyncExporter", "ExportResult", "Exporter", "PartialSuccess", "Processor"]
+__all__ = [
+    "PLUGIN_API_VERSION",
+    "AsyncExporter",
+    "AsyncProcessor",
+    "BatchProcessor",
+    "Enricher",
+    "ExportResult",
+    "Exporter",
+    "Filter",
+    "PartialSuccess",
+    "Processor",
+    "ProcessorKind",
+    "Redactor",
+    "ResourceEnricher",
+]
+
+#: The plugin API's major version. A plugin may declare the version it was written for
+#: as a ``fapilog_api_version`` attribute (an ``int``, or a string such as ``"1.2"``); a
+#: different major version is refused when it loads. A plugin that declares none (an OTel
+#: SDK exporter or processor, say) is assumed compatible.
+PLUGIN_API_VERSION = 1
+
+#: Where a processor runs. Filters first, then enrichers and plain processors (in the
+#: order named), then redactors, last, so nothing added after them escapes redaction.
+ProcessorKind = Literal["filter", "enricher", "processor", "redactor"]
 
 
 class ExportResult(enum.Enum):
@@ -94,3 +118,86 @@ class Processor(Protocol):
 
     def process(self, record: LogRecord) -> LogRecord | None:
         """Return the record to pass on, or ``None`` to drop it."""
+
+
+@runtime_checkable
+class BatchProcessor(Protocol):
+    """A processor that works on a whole batch at once, where that is cheaper.
+
+    ``process_batch`` receives the batch's records (copies the processor may change) and
+    returns the records to pass on, in order: it may change, drop or add records. When a
+    processor has both ``process_batch`` and ``process``, the batch method is used. If it
+    raises, the batch goes on as it was (for a redactor: masked, see :class:`Redactor`).
+    """
+
+    def process_batch(self, records: list[LogRecord]) -> list[LogRecord]:
+        """Return the records to pass on."""
+
+
+@runtime_checkable
+class AsyncProcessor(Protocol):
+    """A processor whose ``process`` is a coroutine (a lookup in a remote service, say).
+
+    The worker runs it on a loop of its own, the records of a batch concurrently, within
+    ``plugin_timeout_ms`` per batch; past it the batch goes on without the changes (for a
+    redactor: masked).
+    """
+
+    async def process(self, record: LogRecord) -> LogRecord | None:
+        """Return the record to pass on, or ``None`` to drop it."""
+
+
+@runtime_checkable
+class Filter(Protocol):
+    """Decides which records go on; ``kind = "filter"``. Runs before every other kind.
+
+    Returning ``None`` drops the record, counted under ``drop_reason`` (``"filtered"``
+    when the filter has no such attribute). A filter that raises keeps the record.
+    """
+
+    kind: ClassVar[str]
+
+    def process(self, record: LogRecord) -> LogRecord | None:
+        """Return the record to keep it, ``None`` to drop it."""
+
+
+@runtime_checkable
+class Enricher(Protocol):
+    """Adds to records (attributes, usually); ``kind = "enricher"``.
+
+    An enricher that raises leaves the record as it was.
+    """
+
+    kind: ClassVar[str]
+
+    def process(self, record: LogRecord) -> LogRecord:
+        """Return the record with what the enricher adds."""
+
+
+@runtime_checkable
+class Redactor(Protocol):
+    """Removes secrets and personal data from records; ``kind = "redactor"``. Runs last.
+
+    A redactor fails closed: when it raises, times out or is circuit-broken, the records it
+    should have cleaned go on masked (the body and every attribute value replaced by
+    ``[REDACTION FAILED]``), never in clear, and the failure is counted.
+    """
+
+    kind: ClassVar[str]
+
+    def process(self, record: LogRecord) -> LogRecord:
+        """Return the record with secrets masked."""
+
+
+@runtime_checkable
+class ResourceEnricher(Protocol):
+    """Contributes resource attributes once, when the container is made.
+
+    For what describes the process rather than each record (host, process, runtime,
+    Kubernetes pod): the attributes go into the container's ``Resource``, sent once per
+    request in OTLP. Attributes the application set (``OTEL_RESOURCE_ATTRIBUTES``,
+    ``service_name``) win.
+    """
+
+    def resource_attributes(self) -> dict[str, Any]:
+        """Return the attributes to add to the resource."""
