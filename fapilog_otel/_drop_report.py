@@ -16,8 +16,18 @@ from fapilog_otel import _stats
 from fapilog_otel._raw import RawRecord
 from fapilog_otel.record import Severity
 
-#: Drop reasons that are the user's intent or the library's protection, not a loss.
-INTENDED = frozenset({_stats.FILTERED, _stats.NO_EXPORTER, _stats.REENTRANT})
+#: Drop reasons that are the user's intent or the library's protection, not a loss (a
+#: container adds the ``drop_reason`` of each of its filters).
+INTENDED = frozenset(
+    {
+        _stats.FILTERED,
+        _stats.NO_EXPORTER,
+        _stats.REENTRANT,
+        _stats.SAMPLED,
+        _stats.RATE_LIMITED,
+        _stats.DUPLICATE,
+    }
+)
 
 #: The scope of the library's own records.
 SELF_SCOPE = "fapilog_otel"
@@ -28,10 +38,12 @@ class DropReporter:
 
     Args:
         interval: Seconds between two reports.
+        intended: Drop reasons that are not losses (default :data:`INTENDED`).
     """
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, intended: frozenset[str] = INTENDED) -> None:
         self.interval = interval
+        self.intended = intended
         self._reported = 0
         self._last = float("-inf")
 
@@ -43,7 +55,8 @@ class DropReporter:
             lost but the last report is younger than the interval (check again in ``wait``
             seconds); ``(None, 0.0)`` when nothing new was lost.
         """
-        lost = {k: v for k, v in dropped.items() if k not in INTENDED and v}
+        intended = self.intended
+        lost = {k: v for k, v in dropped.items() if k not in intended and v}
         total = sum(lost.values())
         if total <= self._reported:
             return None, 0.0

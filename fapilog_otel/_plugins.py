@@ -1,20 +1,35 @@
 """Turning exporter and processor names into objects.
 
-Built-in exporters (``console``, ``file``, ``otlp``) are made from the container's settings. Any
-other name is looked up among the installed entry points, ours first
-(``fapilog_otel.exporters`` / ``fapilog_otel.processors``), then, for exporters, the OTel
-SDK's own group (``opentelemetry_logs_exporter``), so any OTel exporter distribution works
-by name. Plugins load only when named, never merely because they are installed.
+Built-in exporters (``console``, ``file``, ``otlp``) are made from the container's settings;
+built-in processors (the redactors, filters and enrichers of ``fapilog_otel.processors``)
+are imported when named. Any other name is looked up among the installed entry points, ours
+first (``fapilog_otel.exporters`` / ``fapilog_otel.processors``), then, for exporters, the
+OTel SDK's own group (``opentelemetry_logs_exporter``), so any OTel exporter distribution
+works by name. Plugins load only when named, never merely because they are installed.
+
+A plugin (built-in or not) may declare:
+
+* ``config_model``: a pydantic model of its settings; the container's
+  ``Settings.plugins[name]`` is validated against it (unknown keys rejected) and the
+  instance passed to the plugin's factory as its one argument;
+* ``fapilog_api_version``: the plugin API version it was written for; another major
+  version than :data:`~fapilog_otel.typing.PLUGIN_API_VERSION` is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import json
+from collections.abc import Callable, Mapping
 from importlib import metadata
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
 
 from fapilog_otel.errors import ConfigurationError, PluginError
 from fapilog_otel.settings import Settings
+from fapilog_otel.typing import PLUGIN_API_VERSION
 
 EXPORTER_GROUPS = ("fapilog_otel.exporters", "opentelemetry_logs_exporter")
 PROCESSOR_GROUPS = ("fapilog_otel.processors",)
@@ -64,6 +79,130 @@ _BUILTIN_EXPORTERS: dict[str, Callable[[Settings], Any]] = {
 }
 
 
+#: Built-in processors by name: ``module:attribute`` of their class, imported when named.
+BUILTIN_PROCESSORS: Mapping[str, str] = {
+    "redact_keys": "fapilog_otel.processors.redact:KeyRedactor",
+    "redact_values": "fapilog_otel.processors.redact:ValueRedactor",
+    "sample": "fapilog_otel.processors.sample:Sampler",
+    "rate_limit": "fapilog_otel.processors.rate_limit:RateLimiter",
+    "dedupe": "fapilog_otel.processors.dedupe:Deduplicator",
+    "host": "fapilog_otel.processors.resource:HostDetector",
+    "process": "fapilog_otel.processors.resource:ProcessDetector",
+    "runtime": "fapilog_otel.processors.resource:RuntimeDetector",
+    "k8s": "fapilog_otel.processors.resource:KubernetesDetector",
+    "thread": "fapilog_otel.processors.capture:ThreadEnricher",
+    "code": "fapilog_otel.processors.capture:CodeLocationEnricher",
+}
+
+
+def _api_major(declared: object) -> int | None:
+    if isinstance(declared, bool):
+        return None
+    if isinstance(declared, int):
+        return declared
+    if isinstance(declared, str):
+        head = declared.strip().split(".", 1)[0]
+        return int(head) if head.isdigit() else None
+    return None
+
+
+def check_api_version(target: object, label: str) -> None:
+    """Refuse a plugin declaring another major plugin API version than ours.
+
+    Raises:
+        PluginError: The declared version is unreadable or of another major version.
+    """
+    declared = getattr(target, "fapilog_api_version", None)
+    if declared is None:
+        return
+    major = _api_major(declared)
+    if major != PLUGIN_API_VERSION:
+        raise PluginError(
+            f"{label} declares plugin API version {declared!r}; this fapilog-otel "
+            f"provides version {PLUGIN_API_VERSION}"
+        )
+
+
+def _config_for(target: Any, name: str, settings: Settings, label: str) -> Any:
+    """The validated config for ``target`` from ``settings.plugins[name]``, or ``None``.
+
+    Raises:
+        ConfigurationError: Settings given to a plugin that takes none, unknown keys, or
+            invalid values.
+    """
+    given = settings.plugins.get(name)
+    model = getattr(target, "config_model", None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        if given:
+            raise ConfigurationError(
+                f"{label} takes no settings, but FAPILOG_PLUGINS__{name.upper()}__* / "
+                f"Settings(plugins={{{name!r}: ...}}) gives {sorted(given)}"
+            )
+        return None
+    data = dict(given or {})
+    known = set(model.model_fields) | {
+        f.alias for f in model.model_fields.values() if f.alias is not None
+    }
+    unknown = sorted(str(key) for key in data if key not in known)
+    if unknown:
+        raise ConfigurationError(
+            f"{label}: unknown setting(s) {unknown}; it accepts {sorted(model.model_fields)}"
+        )
+    data = {key: _from_variable(model, key, value) for key, value in data.items()}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg')} "
+            f"(got {err.get('input')!r})"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(
+            f"{label}: invalid settings (FAPILOG_PLUGINS__{name.upper()}__*): {problems}"
+        ) from None
+
+
+def _is_collection(annotation: Any) -> bool:
+    """Whether ``annotation`` is a list/set/tuple type, or an optional one."""
+    origin = get_origin(annotation)
+    if origin in (Union, UnionType):
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return len(members) == 1 and _is_collection(members[0])
+    return origin in (list, set, tuple, frozenset)
+
+
+def _from_variable(model: type[BaseModel], key: str, value: Any) -> Any:
+    """A list setting given as one string (as variables give it): a JSON array or ``a,b``."""
+    if not isinstance(value, str):
+        return value
+    field = model.model_fields.get(key)
+    if field is None or not _is_collection(field.annotation):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return value
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _instantiate(target: Any, name: str, settings: Settings, label: str) -> Any:
+    """Check ``target``'s API version, validate its settings and make the plugin."""
+    check_api_version(target, label)
+    config = _config_for(target, name, settings, label)
+    if not callable(target):
+        return target
+    try:
+        plugin = target() if config is None else target(config)
+    except (ConfigurationError, PluginError):
+        raise
+    except Exception as exc:
+        raise PluginError(f"{label} could not be created: {exc!r}") from exc
+    check_api_version(plugin, label)
+    return plugin
+
+
 def _distributions_offering(groups: tuple[str, ...]) -> list[str]:
     found: set[str] = set()
     for dist in metadata.distributions():
@@ -75,7 +214,7 @@ def _distributions_offering(groups: tuple[str, ...]) -> list[str]:
     return sorted(found)
 
 
-def _load_entry_point(name: str, groups: tuple[str, ...], kind: str) -> Any:
+def _load_entry_point(name: str, groups: tuple[str, ...], kind: str, settings: Settings) -> Any:
     for group in groups:
         for ep in metadata.entry_points(group=group):
             if ep.name.lower() != name:
@@ -88,12 +227,9 @@ def _load_entry_point(name: str, groups: tuple[str, ...], kind: str) -> Any:
                     f"{kind} {name!r} (entry point {ep.value!r} in group {group!r} of "
                     f"distribution {dist!r}) failed to import: {exc!r}"
                 ) from exc
-            try:
-                return target() if callable(target) else target
-            except Exception as exc:
-                raise PluginError(
-                    f"{kind} {name!r} from distribution {dist!r} could not be created: {exc!r}"
-                ) from exc
+            return _instantiate(
+                target, name, settings, f"{kind} {name!r} from distribution {dist!r}"
+            )
     offering = _distributions_offering(groups)
     raise PluginError(
         f"unknown {kind} {name!r}: no entry point of that name in "
@@ -107,9 +243,14 @@ def load_exporter(name: str, settings: Settings) -> Any:
     builtin = _BUILTIN_EXPORTERS.get(name)
     if builtin is not None:
         return builtin(settings)
-    return _load_entry_point(name, EXPORTER_GROUPS, "exporter")
+    return _load_entry_point(name, EXPORTER_GROUPS, "exporter", settings)
 
 
-def load_processor(name: str) -> Any:
+def load_processor(name: str, settings: Settings) -> Any:
     """Make the processor called ``name``; raise :class:`PluginError` when unknown."""
-    return _load_entry_point(name, PROCESSOR_GROUPS, "processor")
+    builtin = BUILTIN_PROCESSORS.get(name)
+    if builtin is not None:
+        module_name, _, attribute = builtin.partition(":")
+        target = getattr(importlib.import_module(module_name), attribute)
+        return _instantiate(target, name, settings, f"built-in processor {name!r}")
+    return _load_entry_point(name, PROCESSOR_GROUPS, "processor", settings)

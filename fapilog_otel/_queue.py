@@ -172,11 +172,20 @@ class RecordQueue:
             return batch, c.taken + c.dropped[_stats.EVICTED]
 
     def settle(
-        self, *, exported: int = 0, failed: int = 0, dropped: dict[str, int] | None = None
+        self,
+        *,
+        exported: int = 0,
+        failed: int = 0,
+        dropped: dict[str, int] | None = None,
+        added: int = 0,
     ) -> None:
-        """Move finished in-flight records to their outcome."""
+        """Move finished in-flight records to their outcome; ``added`` records that
+        processors made join the ones in flight."""
         with self.lock:
             c = self.counters
+            if added:
+                c.added += added
+                c.in_flight += added
             c.exported += exported
             c.failed += failed
             done = exported + failed

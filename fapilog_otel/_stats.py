@@ -65,6 +65,47 @@ class ExporterStats:
         return values
 
 
+#: Drop reasons of the built-in filters (intended, like ``filtered``).
+SAMPLED = "sampled"
+"""The ``sample`` filter left the record out."""
+RATE_LIMITED = "rate_limited"
+"""The ``rate_limit`` filter's budget for the record's key was spent."""
+DUPLICATE = "duplicate"
+"""The ``dedupe`` filter suppressed a repeat (counted in the summary too)."""
+
+
+class ProcessorStats:
+    """Outcomes of one processor: failures, skips while circuit-broken, masking, additions.
+
+    ``errors`` counts records whose processing raised (or returned something that is not a
+    record); ``timeouts`` counts batches an async processor did not finish in time;
+    ``skipped`` counts records that passed while the circuit was open; ``masked`` counts
+    records a redactor could not clean and masked instead; ``added`` counts records the
+    processor added (a summary, say).
+    """
+
+    __slots__ = ("added", "errors", "masked", "skipped", "state", "timeouts")
+
+    def __init__(self) -> None:
+        self.errors = 0
+        self.timeouts = 0
+        self.skipped = 0
+        self.masked = 0
+        self.added = 0
+        self.state: Callable[[], str] | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return the counts (and the circuit's state) as a plain dict."""
+        return {
+            "errors": self.errors,
+            "timeouts": self.timeouts,
+            "skipped": self.skipped,
+            "masked": self.masked,
+            "added": self.added,
+            "circuit": self.state() if self.state is not None else "closed",
+        }
+
+
 class Counters:
     """The mutable counters behind :class:`StatsSnapshot`; changed under the queue lock."""
 
@@ -74,7 +115,8 @@ class Counters:
         self.exported = 0
         self.failed = 0
         self.dropped: Counter[str] = Counter()
-        self.processor_errors: Counter[str] = Counter()
+        self.added = 0
+        self.processors: dict[str, ProcessorStats] = {}
         self.exporters: dict[str, ExporterStats] = {}
 
     def reset(self) -> None:
@@ -85,9 +127,12 @@ class Counters:
 class StatsSnapshot(Mapping[str, Any]):
     """A read-only view of a container's counters at one moment.
 
-    Keys: ``submitted``, ``exported``, ``failed``, ``queued`` (ints), ``dropped`` (reason ->
-    count), ``exporters`` (exporter name -> its counts) and ``processor_errors``
-    (processor name -> failures).
+    Keys: ``submitted``, ``exported``, ``failed``, ``queued``, ``added`` (ints), ``dropped``
+    (reason -> count), ``exporters`` (exporter name -> its counts), ``processors``
+    (processor name -> its counts) and ``processor_errors`` (processor name -> failures).
+    ``submitted + added == exported + failed + sum(dropped) + queued``: ``added`` counts
+    records processors added (summaries), which ``submitted`` (what the application
+    logged) does not include.
     """
 
     def __init__(self, values: dict[str, Any]) -> None:
@@ -111,14 +156,19 @@ def snapshot(counters: Counters, queue_length: int) -> StatsSnapshot:
     dropped = dict(counters.dropped)
     queued = queue_length + counters.in_flight
     submitted = counters.exported + counters.failed + sum(dropped.values()) + queued
+    submitted -= counters.added
     return StatsSnapshot(
         {
             "submitted": submitted,
             "exported": counters.exported,
             "failed": counters.failed,
             "queued": queued,
+            "added": counters.added,
             "dropped": dropped,
             "exporters": {name: s.snapshot() for name, s in counters.exporters.items()},
-            "processor_errors": dict(counters.processor_errors),
+            "processors": {name: s.snapshot() for name, s in counters.processors.items()},
+            "processor_errors": {
+                name: s.errors for name, s in counters.processors.items() if s.errors
+            },
         }
     )

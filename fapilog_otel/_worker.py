@@ -24,20 +24,21 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Container, Coroutine, Sequence
 from typing import Any
 
 from opentelemetry.sdk.resources import Resource
 
 from fapilog_otel import _stats
 from fapilog_otel._capture import PIPELINE_THREAD, bound_context, mark_pipeline_thread
+from fapilog_otel._chain import Chain, ChainLink
 from fapilog_otel._diagnostics import Diagnostics
-from fapilog_otel._drop_report import DropReporter
+from fapilog_otel._drop_report import INTENDED, DropReporter
 from fapilog_otel._lanes import ExporterLane, exporter_name
 from fapilog_otel._queue import RecordQueue
 from fapilog_otel._raw import BODY, RawRecord
 from fapilog_otel._stages import Stages
-from fapilog_otel._stats import ExporterStats
+from fapilog_otel._stats import ExporterStats, ProcessorStats
 from fapilog_otel.record import LogRecord
 from fapilog_otel.settings import Settings
 
@@ -63,6 +64,15 @@ class _Batch:
         self.failed = 0
         self.finished = lanes == 0
         self.internal = internal
+
+
+def unique_name(base: str, taken: Container[str]) -> str:
+    """``base``, or ``base#2``, ``base#3``... for the first not in ``taken``."""
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}#{n}"
+    return name
 
 
 def in_pipeline_thread() -> bool:
@@ -102,12 +112,16 @@ class Worker:
         self.resource = resource
         self.diagnostics = diagnostics
         self._exporters = list(exporters)
+        self._chain = Chain(
+            self._chain_links(processors),
+            diagnostics,
+            async_timeout=settings.plugin_timeout_ms / 1000,
+        )
         self._stages = Stages(
             resource=resource,
-            processors=[(exporter_name(p), p) for p in processors],
+            chain=self._chain,
             count_limit=settings.limits.attribute_count,
             length_limit=settings.limits.attribute_value_length,
-            counters=self.queue.counters,
             diagnostics=diagnostics,
         )
         self._max_batch = settings.batch.max_size
@@ -133,7 +147,7 @@ class Worker:
         self._urgent = 0
         self._stop_requested = False
         self._stop_deadline = 0.0
-        self._reporter = DropReporter(self._report_interval)
+        self._reporter = DropReporter(self._report_interval, INTENDED | self._chain.drop_reasons)
         self._report_timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         ready = threading.Event()
@@ -144,16 +158,23 @@ class Worker:
         ready.wait()
 
     def _make_lane(self, exporter: Any) -> ExporterLane:
-        base = name = exporter_name(exporter)
         counters = self.queue.counters.exporters
-        n = 1
-        while name in counters:
-            n += 1
-            name = f"{base}#{n}"
+        name = unique_name(exporter_name(exporter), counters)
         stats = counters[name] = ExporterStats()
         lane = ExporterLane(exporter, stats, self.diagnostics)
         lane.name = name
         return lane
+
+    def _chain_links(self, processors: Sequence[Any]) -> list[ChainLink]:
+        counters = self.queue.counters.processors
+        links = []
+        for processor in processors:
+            name = unique_name(exporter_name(processor), counters)
+            stats = counters[name] = ProcessorStats()
+            link = ChainLink(name, processor, stats)
+            stats.state = lambda breaker=link.breaker: breaker.state
+            links.append(link)
+        return links
 
     def _thread_main(self, ready: threading.Event) -> None:
         mark_pipeline_thread()
@@ -206,6 +227,7 @@ class Worker:
         """
         self.queue.reset_after_fork()
         self.diagnostics.reset_after_fork()
+        self._chain.reset_after_fork()
         self._state_lock = threading.Lock()
         for exporter in self._exporters:
             hook = getattr(exporter, "reinit_after_fork", None)
@@ -303,12 +325,12 @@ class Worker:
         submitted.
         """
         dropped: dict[str, int] = {}
-        records = self._stages.run(raws, dropped)
+        records, added = self._stages.run(raws, dropped, internal=internal)
         if not self.lanes and records:
             dropped[_stats.NO_EXPORTER] = dropped.get(_stats.NO_EXPORTER, 0) + len(records)
             records = []
-        if dropped and not internal:
-            self.queue.settle(dropped=dropped)
+        if (dropped or added) and not internal:
+            self.queue.settle(dropped=dropped, added=added)
         batch = _Batch(records, mark, len(self.lanes) if records else 0, internal)
         self._outstanding.append(batch)
         if batch.finished:
@@ -497,6 +519,7 @@ class Worker:
         else:
             for lane in self.lanes:
                 lane.join(max(0.0, deadline - time.monotonic()))
+            self._chain.shutdown()
         if self.queue.discard_remaining():
             ok = False
         self._shutdown_result = ok

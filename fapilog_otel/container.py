@@ -9,7 +9,7 @@ one of them, made on first use.
 from __future__ import annotations
 
 import atexit
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -32,13 +32,17 @@ if TYPE_CHECKING:
 __all__ = ["Container"]
 
 
-def build_resource(settings: Settings) -> Resource:
-    """The container's resource: the OTel SDK defaults and ``OTEL_*`` variables, overridden
-    by ``Settings.resource_attributes`` and ``Settings.service_name``."""
+def build_resource(settings: Settings, detected: Mapping[str, Any] | None = None) -> Resource:
+    """The container's resource: ``detected`` attributes (from resource enrichers) under
+    the OTel SDK defaults and ``OTEL_*`` variables, overridden by
+    ``Settings.resource_attributes`` and ``Settings.service_name``."""
     attributes: dict[str, Any] = dict(settings.resource_attributes)
     if settings.service_name:
         attributes["service.name"] = settings.service_name
-    return Resource.create(attributes)
+    resource = Resource.create(attributes)
+    if detected:
+        resource = Resource(dict(detected)).merge(resource)
+    return resource
 
 
 class Container:
@@ -71,11 +75,20 @@ class Container:
         resource: Resource | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings()
-        self.resource = resource if resource is not None else build_resource(self.settings)
+        named = [load_processor(n, self.settings) for n in self.settings.processors]
+        redactors = [load_processor(n, self.settings) for n in self.settings.redactors]
+        plugins = [_adapt_processor(p) for p in [*(processors or ()), *named, *redactors]]
+        chain = [p for p in plugins if _runs_per_record(p)]
+        self._capture = frozenset(
+            item for p in plugins for item in (getattr(p, "capture", None) or ())
+        )
+        self._diagnostics = Diagnostics(enabled=self.settings.diagnostics)
+        if resource is None:
+            detected = _detected_resource(plugins, self._diagnostics)
+            resource = build_resource(self.settings, detected)
+        self.resource = resource
         if exporters is None:
             exporters = [load_exporter(n, self.settings) for n in self.settings.exporter_names]
-        chain = list(processors or ()) + [load_processor(n) for n in self.settings.processors]
-        self._diagnostics = Diagnostics(enabled=self.settings.diagnostics)
         self._worker = Worker(
             settings=self.settings,
             resource=self.resource,
@@ -83,7 +96,6 @@ class Container:
             processors=chain,
             diagnostics=self._diagnostics,
         )
-        self._level = self.settings.level_number
         self._loggers: dict[str, Logger] = {}
         self._async_loggers: dict[str, AsyncLogger] = {}
         self._provider: LoggerProvider | None = None
@@ -98,7 +110,10 @@ class Container:
         key = name or "root"
         logger = self._loggers.get(key)
         if logger is None:
-            logger = self._loggers.setdefault(key, Logger(self._worker, Scope(key), self._level))
+            level = self.settings.level_for(key)
+            logger = self._loggers.setdefault(
+                key, Logger(self._worker, Scope(key), level, capture=self._capture)
+            )
         return logger
 
     def get_async_logger(self, name: str | None = None) -> AsyncLogger:
@@ -107,7 +122,10 @@ class Container:
         logger = self._async_loggers.get(key)
         if logger is None:
             logger = self._async_loggers.setdefault(
-                key, AsyncLogger(self._worker, Scope(key), self._level)
+                key,
+                AsyncLogger(
+                    self._worker, Scope(key), self.settings.level_for(key), capture=self._capture
+                ),
             )
         return logger
 
@@ -229,6 +247,42 @@ class Container:
     def _is_pipeline_thread() -> bool:
         """Whether the caller runs on a worker or exporter thread of the library."""
         return in_pipeline_thread()
+
+
+def _adapt_processor(processor: Any) -> Any:
+    """Wrap OTel SDK processors (``on_emit``) so they run in the chain; pass ours through."""
+    from fapilog_otel._sdk import SdkProcessorAdapter, is_sdk_processor, unlimited_limits
+
+    if is_sdk_processor(processor):
+        return SdkProcessorAdapter(processor, limits=unlimited_limits())
+    return processor
+
+
+def _runs_per_record(processor: Any) -> bool:
+    """Whether ``processor`` works on records (not only on the resource or the call site)."""
+    return callable(getattr(processor, "process", None)) or callable(
+        getattr(processor, "process_batch", None)
+    )
+
+
+def _detected_resource(plugins: Sequence[Any], diagnostics: Diagnostics) -> dict[str, Any]:
+    """The attributes resource enrichers contribute, in order (later ones win).
+
+    An enricher that raises contributes nothing; the failure is reported, not raised.
+    """
+    attributes: dict[str, Any] = {}
+    for plugin in plugins:
+        method = getattr(plugin, "resource_attributes", None)
+        if not callable(method):
+            continue
+        try:
+            attributes.update(method())
+        except Exception as exc:
+            name = getattr(plugin, "name", type(plugin).__name__)
+            diagnostics.warn(
+                f"resource:{name}", f"resource enricher {name!r} failed and was skipped: {exc!r}"
+            )
+    return attributes
 
 
 def _adapt_exporter(exporter: Any) -> Any:

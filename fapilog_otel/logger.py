@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import time
 from collections.abc import Callable
+from types import FrameType, MethodType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fapilog_otel import _stats
@@ -59,6 +61,26 @@ async def _adisabled(*args: Any, **kwargs: Any) -> None:
     """An async level method for a level below the logger's threshold."""
 
 
+def _call_site(capture: frozenset[str], frame: FrameType | None) -> dict[str, Any]:
+    """Attributes of the call site the container asked for (``thread``, ``code``).
+
+    Named as the OTel semantic conventions name them: ``thread.id``, ``thread.name``,
+    ``code.function.name`` (module-qualified), ``code.file.path``, ``code.line.number``.
+    """
+    found: dict[str, Any] = {}
+    if "thread" in capture:
+        found["thread.id"] = threading.get_ident()
+        found["thread.name"] = threading.current_thread().name
+    if "code" in capture and frame is not None:
+        code = frame.f_code
+        qualname = getattr(code, "co_qualname", code.co_name)
+        module = frame.f_globals.get("__name__")
+        found["code.function.name"] = f"{module}.{qualname}" if module else qualname
+        found["code.file.path"] = code.co_filename
+        found["code.line.number"] = frame.f_lineno
+    return found
+
+
 def _capture(
     logger: _BaseLogger,
     number: int,
@@ -82,6 +104,9 @@ def _capture(
         msg = freeze_value(msg)
     if event_name is not None and type(event_name) is not str:
         event_name = str(freeze_value(event_name))
+    if logger._capture:
+        # Frames: _capture <- _emit/_aemit <- the logger's method <- the caller.
+        attrs = {**_call_site(logger._capture, sys._getframe(3)), **attrs}
     return (
         _time_ns(),
         None,
@@ -109,11 +134,15 @@ def _internal_error(logger: _BaseLogger, exc: BaseException) -> None:
         return
 
 
-def _make_level_method(number: int, text: str) -> Callable[..., None]:
+def _make_level_method(
+    number: int, text: str, capture: frozenset[str] = frozenset()
+) -> Callable[..., None]:
     """Build the enabled method of one level: capture, one append, wake if idle.
 
     Everything the method reads is bound into the closure (cell reads are cheaper than
-    global or attribute lookups); the span lookup is inlined for the same reason.
+    global or attribute lookups); the span lookup is inlined for the same reason. With
+    ``capture`` (``thread``, ``code``) the method also records the call site; without it
+    the method does not even test for it.
     """
     limit_name = "high_limit" if number >= _ERROR else "low_limit"
     get_bound = _get_bound
@@ -125,6 +154,8 @@ def _make_level_method(number: int, text: str) -> Callable[..., None]:
     span_context = current_span_context
     reentrant = _stats.REENTRANT
     type_of = type
+    call_site = _call_site
+    get_frame = sys._getframe
 
     def log(self: Logger, msg: Any, /, **attrs: Any) -> None:
         try:
@@ -140,6 +171,9 @@ def _make_level_method(number: int, text: str) -> Callable[..., None]:
                         break
             else:
                 attrs = None  # type: ignore[assignment]
+            if capture:
+                site = call_site(capture, get_frame(1))
+                attrs = {**site, **attrs} if attrs else site
             if type_of(msg) is not str:
                 msg = freeze(msg)
             raw = (
@@ -182,6 +216,7 @@ class _BaseLogger:
     _queue: RecordQueue
     _items: deque[RawRecord]
     _level: int
+    _capture: frozenset[str]
 
     def __init__(
         self,
@@ -189,6 +224,7 @@ class _BaseLogger:
         scope: Scope,
         level: int,
         bound: dict[str, Any] | None = None,
+        capture: frozenset[str] = frozenset(),
     ) -> None:
         self._worker = worker
         self._queue = worker.queue
@@ -198,10 +234,14 @@ class _BaseLogger:
         self._scope_key: str | Scope = scope.name if plain else scope
         self._level = level
         self._bound = bound or None
-        disabled = _adisabled if isinstance(self, AsyncLogger) else _disabled
-        for name, number, _ in _LEVELS:
+        self._capture = capture
+        is_async = isinstance(self, AsyncLogger)
+        disabled = _adisabled if is_async else _disabled
+        for name, number, text in _LEVELS:
             if number < level:
                 setattr(self, name, disabled)
+            elif capture and not is_async:
+                setattr(self, name, MethodType(_make_level_method(number, text, capture), self))
         if level > Severity.INFO:
             self.event = disabled
         if level > Severity.ERROR:
@@ -224,7 +264,7 @@ class _BaseLogger:
         """
         merged = dict(self._bound) if self._bound else {}
         merged.update(freeze_attributes(attrs))
-        return type(self)(self._worker, self._scope, self._level, merged)
+        return type(self)(self._worker, self._scope, self._level, merged, self._capture)
 
     def _passing_level(self, level: str | int) -> tuple[int, str] | None:
         """Resolve ``level``; ``None`` when it is below the gate (or cannot be resolved)."""

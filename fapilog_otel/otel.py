@@ -11,10 +11,29 @@
 
 * :class:`SdkExporterAdapter`: any SDK ``LogRecordExporter`` as one of our exporters
   (``Container(exporters=[...])`` applies it by itself).
+* :class:`SdkProcessorAdapter`: any SDK ``LogRecordProcessor`` as one of our processors
+  (``Container(processors=[...])`` and processor plugins apply it by themselves).
+* :class:`FapilogProcessor`: one of our processors (a redactor, a filter...) in a plain
+  SDK ``LoggerProvider``; records it drops are not passed to the ``downstream``
+  processors given to it::
+
+      provider.add_log_record_processor(
+          FapilogProcessor(ValueRedactor(), BatchLogRecordProcessor(my_sdk_exporter))
+      )
 """
 
 from __future__ import annotations
 
-from fapilog_otel._sdk import BatchLogRecordProcessor, SdkExporterAdapter
+from fapilog_otel._sdk import (
+    BatchLogRecordProcessor,
+    FapilogProcessor,
+    SdkExporterAdapter,
+    SdkProcessorAdapter,
+)
 
-__all__ = ["BatchLogRecordProcessor", "SdkExporterAdapter"]
+__all__ = [
+    "BatchLogRecordProcessor",
+    "FapilogProcessor",
+    "SdkExporterAdapter",
+    "SdkProcessorAdapter",
+]

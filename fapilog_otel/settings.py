@@ -323,7 +323,26 @@ class Settings(BaseSettings):
     ``file.path`` is set)."""
 
     processors: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    """Processor plugin names, run in this order (``FAPILOG_PROCESSORS``, comma list)."""
+    """Processor names, built-in or plugin (``FAPILOG_PROCESSORS``, comma list). Each runs
+    in its stage (filters, then enrichers and processors, then redactors), in this order."""
+
+    redactors: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["redact_keys", "redact_values"]
+    )
+    """Redactors, run after every other processor (``FAPILOG_REDACTORS``, comma list). On
+    by default; ``none`` (or an empty list) turns redaction off."""
+
+    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Settings of each processor or exporter by name, validated by the plugin's own model
+    (``FAPILOG_PLUGINS__<NAME>__<SETTING>``, e.g. ``FAPILOG_PLUGINS__SAMPLE__RATIO=0.1``)."""
+
+    plugin_timeout_ms: float = Field(1000.0, gt=0, le=600_000)
+    """Longest an async processor may take over one batch."""
+
+    levels: Annotated[dict[str, Level], NoDecode] = Field(default_factory=dict)
+    """Levels of particular loggers and their children (``FAPILOG_LEVELS``:
+    ``app.db=debug,urllib3=warning``); the longest matching prefix wins, ``level`` applies
+    to the rest."""
 
     queue_size: int = Field(65_536, ge=1, le=100_000_000)
     """Records the queue holds before the overflow policy applies (``OTEL_BLRP_MAX_QUEUE_SIZE``)."""
@@ -385,7 +404,7 @@ class Settings(BaseSettings):
     def _normalise_overflow(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("exporters", "processors", mode="before")
+    @field_validator("exporters", "processors", "redactors", mode="before")
     @classmethod
     def _split_names(cls, value: Any) -> Any:
         value = _split_list(value)
@@ -393,9 +412,56 @@ class Settings(BaseSettings):
             return [v.strip().lower() if isinstance(v, str) else v for v in value]
         return value
 
+    @field_validator("redactors", mode="after")
+    @classmethod
+    def _no_redactors(cls, value: list[str]) -> list[str]:
+        return [name for name in value if name != "none"]
+
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _plugin_names(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k).strip().lower(): v for k, v in value.items()}
+        return value
+
+    @field_validator("levels", mode="before")
+    @classmethod
+    def _parse_levels(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = _parse_key_values(value, "FAPILOG_LEVELS") if value.strip() else {}
+        if isinstance(value, dict):
+            return {
+                str(name).strip(): _LEVEL_ALIASES.get(
+                    str(lvl).strip().lower(), str(lvl).strip().lower()
+                )
+                if isinstance(lvl, str)
+                else lvl
+                for name, lvl in value.items()
+            }
+        return value
+
     @property
     def level_number(self) -> int:
         """The severity number of :attr:`level`."""
+        return Severity.BY_NAME[self.level]
+
+    def level_for(self, logger_name: str) -> int:
+        """The severity number a logger called ``logger_name`` is gated at.
+
+        The longest entry of :attr:`levels` that is the name or a dotted prefix of it
+        wins; without one, :attr:`level`.
+        """
+        levels = self.levels
+        if levels:
+            name = logger_name
+            while True:
+                found = levels.get(name)
+                if found is not None:
+                    return Severity.BY_NAME[found]
+                cut = name.rfind(".")
+                if cut < 0:
+                    break
+                name = name[:cut]
         return Severity.BY_NAME[self.level]
 
     @property

@@ -12,7 +12,9 @@
   container's pipeline;
 * :func:`make_logger_provider` builds that provider;
 * :func:`records_from_sdk` / :func:`sdk_export_result` let our exporters serve in a plain
-  SDK pipeline.
+  SDK pipeline;
+* :class:`SdkProcessorAdapter` runs an SDK ``LogRecordProcessor`` in a container, and
+  :class:`FapilogProcessor` runs one of our processors in a plain SDK ``LoggerProvider``.
 
 Trace correlation: the API ``LogRecord`` constructor derives ``trace_id``/``span_id``/
 ``trace_flags`` from a ``Context``. We always pass one: a context holding a
@@ -31,15 +33,19 @@ from fapilog_otel._sdk._batch import BatchLogRecordProcessor
 from fapilog_otel._sdk._bridge import ProviderBridgeProcessor, make_logger_provider, raw_from_sdk
 from fapilog_otel._sdk._exporters import SdkExporterAdapter, is_sdk_exporter, unlimited_limits
 from fapilog_otel._sdk._inbound import records_from_sdk, sdk_export_result
+from fapilog_otel._sdk._processors import FapilogProcessor, SdkProcessorAdapter, is_sdk_processor
 from fapilog_otel._sdk._records import SdkRecordConverter, to_sdk_record
 
 __all__ = [
     "BatchLogRecordProcessor",
+    "FapilogProcessor",
     "LoggerProvider",
     "ProviderBridgeProcessor",
     "SdkExporterAdapter",
+    "SdkProcessorAdapter",
     "SdkRecordConverter",
     "is_sdk_exporter",
+    "is_sdk_processor",
     "make_logger_provider",
     "raw_from_sdk",
     "records_from_sdk",

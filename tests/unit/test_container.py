@@ -298,7 +298,9 @@ class TestLifecycle:
             "failed",
             "queued",
             "dropped",
+            "added",
             "exporters",
+            "processors",
             "processor_errors",
         } == set(stats)
         assert all(isinstance(stats[k], int) for k in ("submitted", "exported", "failed", "queued"))

@@ -1,4 +1,4 @@
-"""Helpers for testing code that logs with fapilog_otel, and for plugin authors.
+"""Helpers for testing code that logs with fapilog_otel, and a conformance kit for plugins.
 
 Example::
 
@@ -7,6 +7,9 @@ Example::
     with capture_logs() as records:
         my_function(log)           # logs through the container capture_logs made
     assert records[0].body == "done"
+
+Plugin authors subclass :class:`ExporterConformance` or :class:`ProcessorConformance` (or
+call :func:`check_exporter` / :func:`check_processor`); see ``docs/plugins.md``.
 """
 
 from __future__ import annotations
@@ -19,8 +22,26 @@ from fapilog_otel.container import Container
 from fapilog_otel.exporters.memory import InMemoryExporter
 from fapilog_otel.record import LogRecord
 from fapilog_otel.settings import Settings
+from fapilog_otel.testing._conformance import (
+    ExporterConformance,
+    ProcessorConformance,
+    check_exporter,
+    check_processor,
+    make_record,
+    value_kinds,
+)
 
-__all__ = ["InMemoryExporter", "capture_logs", "make_container"]
+__all__ = [
+    "ExporterConformance",
+    "InMemoryExporter",
+    "ProcessorConformance",
+    "capture_logs",
+    "check_exporter",
+    "check_processor",
+    "make_container",
+    "make_record",
+    "value_kinds",
+]
 
 
 def make_container(**settings: Any) -> tuple[Container, InMemoryExporter]:
