@@ -1,14 +1,14 @@
-"""Entry point of ``python -m benchmarks``: the call-site suite, then the delivery suite.
+"""Entry point of ``python -m benchmarks``: the call-site, delivery and worker suites.
 
 Usage::
 
-    python -m benchmarks [all|callsite|delivery] [options]
+    python -m benchmarks [all|callsite|delivery|worker] [options]
 
-With no suite name (or ``all``) both suites run, one after the other, with the options both
+With no suite name (or ``all``) every suite runs, one after the other, with the options all
 understand (``--quick``, ``-n``, ``-r``, ``--results-dir``, ``--no-json``); ``--only`` keys
 go to the suite they belong to, and a suite none of whose keys were asked for is skipped.
-``python -m benchmarks callsite --help`` and ``... delivery --help`` list each suite's
-options.
+``python -m benchmarks callsite --help`` (``... delivery --help``, ``... worker --help``)
+lists each suite's options.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from benchmarks import callsite, delivery
+from benchmarks import callsite, delivery, worker
 
-SUITES = ("callsite", "delivery")
+SUITES = ("callsite", "delivery", "worker")
 _DELIVERY_ONLY_OPTIONS = ("--encode-loops",)
 
 
 def _split_options(argv: Sequence[str]) -> tuple[list[str], list[str], set[str] | None]:
-    """Options for the call-site suite, for the delivery suite, and the ``--only`` keys."""
+    """Options for the call-site (and worker) suite, for the delivery suite, and the
+    ``--only`` keys."""
     shared: list[str] = []
     delivery_extra: list[str] = []
     only: set[str] | None = None
@@ -44,15 +45,16 @@ def _split_options(argv: Sequence[str]) -> tuple[list[str], list[str], set[str] 
 
 
 def _run_all(argv: Sequence[str]) -> int:
-    """Run both suites with the options meant for each; return the worst exit code."""
+    """Run every suite with the options meant for each; return the worst exit code."""
     if any(arg in ("-h", "--help") for arg in argv):
         print(__doc__)
         return 0
     callsite_argv, delivery_argv, only = _split_options(argv)
     callsite_keys = {case.key for case in callsite.CASES}
     delivery_keys = set(delivery.CASE_KEYS)
+    worker_keys = set(worker.CASE_KEYS)
     if only is not None:
-        unknown = only - callsite_keys - delivery_keys
+        unknown = only - callsite_keys - delivery_keys - worker_keys
         if unknown:
             print(f"unknown case keys: {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
@@ -61,6 +63,7 @@ def _run_all(argv: Sequence[str]) -> int:
     for run, keys, suite_argv in (
         (callsite.main, callsite_keys, callsite_argv),
         (delivery.main, delivery_keys, delivery_argv),
+        (worker.main, worker_keys, callsite_argv),
     ):
         if only is not None:
             wanted = only & keys
@@ -75,7 +78,7 @@ def _run_all(argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] = ()) -> int:
-    """Run the suite named first in ``argv`` (both when none is); return an exit code."""
+    """Run the suite named first in ``argv`` (every suite when none is); return an exit code."""
     args = list(argv)
     suite = args.pop(0) if args and args[0] in (*SUITES, "all") else "all"
     try:
@@ -83,6 +86,8 @@ def main(argv: Sequence[str] = ()) -> int:
             return callsite.main(args)
         if suite == "delivery":
             return delivery.main(args)
+        if suite == "worker":
+            return worker.main(args)
         return _run_all(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

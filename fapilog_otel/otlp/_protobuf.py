@@ -356,6 +356,7 @@ class _ProtobufCodec:
         str_pairs: dict[tuple[str, str], bytes] = {}
         int_pairs: dict[tuple[str, int], bytes] = {}
         bool_pairs: dict[tuple[str, bool], bytes] = {}
+        float_pairs: dict[tuple[str, float], bytes] = {}
         keys: dict[str, bytes] = {}
         attribute = self._attribute
         top_value = self._top_value
@@ -401,6 +402,16 @@ class _ProtobufCodec:
             field = _attribute_field(key_part, _int_value(value))
             if type(key) is str and _SMALL_INT_MIN <= value <= _SMALL_INT_MAX:
                 remember(int_pairs, (key, value), field, CACHE_LIMIT)
+            return field
+
+        def float_pair(key: str, value: float) -> bytes:
+            key_part = keys.get(key) or key_field(key)
+            if not key_part:
+                return b""
+            field = _attribute_field(key_part, _ANY_DOUBLE + _pack_double(value))
+            # 0.0 and -0.0 are equal dict keys but encode differently: never cache zeros.
+            if type(key) is str and value:
+                remember(float_pairs, (key, value), field, CACHE_LIMIT)
             return field
 
         def bool_pair(key: str, value: bool) -> bytes:
@@ -465,6 +476,8 @@ class _ProtobufCodec:
                     field = int_pairs.get((key, value)) or int_pair(key, value)
                 elif cls is bool:
                     field = bool_pairs.get((key, value)) or bool_pair(key, value)
+                elif cls is float:
+                    field = float_pairs.get((key, value)) or float_pair(key, value)
                 else:
                     field = attribute(key, value, _RECORD_ATTRIBUTES)
                 if field:

@@ -83,6 +83,29 @@ class TestDeliverySuite:
         assert not _alive(pid)
 
 
+@pytest.mark.integration
+class TestWorkerSuite:
+    def test_tiny_run_measures_every_case_and_writes_json(self, tmp_path: Path) -> None:
+        """`python -m benchmarks worker` gives every case a positive ns/record (or unavailable)."""
+        import json
+
+        done = _run_benchmarks("worker", "-n", "512", "-r", "1", "--results-dir", str(tmp_path))
+        assert 0 == done.returncode, done.stdout + done.stderr
+        rows = _rows(done.stdout)
+        (written,) = tmp_path.glob("worker-*.json")
+        results = {r["key"]: r for r in json.loads(written.read_text())["results"]}
+        redactors_missing = not (ROOT / "fapilog_otel/processors/redact.py").exists()
+        cases = ("w-convert", "w-default", "w-default-otlp", "w-filters", "w-enrichers-off-path")
+        for case in cases:
+            cell = rows[case].split()[1]
+            if redactors_missing and case in ("w-default", "w-default-otlp", "w-filters"):
+                assert "unavailable" == cell == results[case]["status"], rows[case]
+                continue
+            assert float(cell.replace(",", "")) > 0, rows[case]
+            assert results[case]["median_ns"] > 0, results[case]
+        assert "worker per record <= 1,000 ns" in rows["w-default-otlp"] or redactors_missing
+
+
 def _alive(pid: int) -> bool:
     """Whether process ``pid`` exists and is not a zombie."""
     try:

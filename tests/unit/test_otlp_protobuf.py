@@ -450,6 +450,20 @@ class TestValues:
 
 
 class TestCaches:
+    def test_repeated_floats_and_both_zeros(self) -> None:
+        """Cached float attributes decode right when repeated; 0.0 and -0.0 keep their sign."""
+        import math as _math
+
+        encoder = ProtobufEncoder()
+        values = [9.99, 0.0, -0.0, 9.99, -0.0, 0.0, float("inf"), 9.99]
+        records = [make_record(attributes={"amount": v}) for v in values]
+        for _ in range(2):
+            decoded = [
+                r.attributes[0].value.double_value for r in all_records(encoder.encode(records))
+            ]
+            assert values == decoded
+            assert [_math.copysign(1, v) for v in values] == [_math.copysign(1, v) for v in decoded]
+
     def test_true_one_and_one_point_zero_stay_distinct(self) -> None:
         """Values equal as dict keys (True, 1, 1.0) keep their own encodings when repeated."""
         encoder = ProtobufEncoder()

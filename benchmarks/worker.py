@@ -1,0 +1,497 @@
+"""The worker's cost per record: what happens to a batch between the queue and the socket.
+
+Every case takes batches of 512 queued tuples, built by a real fapilog-otel ``Logger`` for
+``info(message, order_id=..., amount=..., vip=...)``: three distinct messages, 64 order ids,
+four amounts, both booleans, half of the records inside a recording OTel span (runs of 16,
+a new span for each run) and half outside. It then does, in this process and thread, what
+the container worker does with them:
+
+====================  =================================================================
+w-convert             tuples -> ``LogRecord`` objects + attribute limits (``Stages`` with
+                      an empty processor chain)
+w-default             as ``w-convert`` with the default processors: the redactors of
+                      ``Settings().redactors``, made with ``load_processor``
+w-default-otlp        ``w-default`` + ``ProtobufEncoder().encode(records)``: the worker's
+                      whole cost per record before the socket (budget: 1,000 ns)
+w-filters             ``w-default`` with the built-in filters ``sample`` (ratio 0.5),
+                      ``rate_limit`` and ``dedupe`` (their defaults) ahead of the redactors
+w-enrichers-off-path  reference: ``ProtobufEncoder().encode`` alone, on records converted
+                      beforehand (untimed)
+====================  =================================================================
+
+Method: every batch gets fresh tuples (processors change records in place), built untimed
+just before the batch is timed with ``time.perf_counter_ns``; a case's number is its timed
+total over one repeat divided by the tuples that went in (a filter's dropped records count
+as processed). Each case keeps its stages, processors and encoder across batches, as a
+container does, so caches are warm after a few untimed warm-up batches. The repeats of
+all cases are interleaved; the garbage collector stays enabled and is run before each
+repeat. The table shows the median and minimum ns per record over the repeats and the
+ratio of each median to ``w-convert``. Environment variables (``FAPILOG_*``, ``OTEL_*``)
+are ignored: every case uses the default settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from benchmarks._cases import CaseResult, Skipped
+
+if TYPE_CHECKING:
+    from fapilog_otel._stages import Stages
+
+__all__ = ["BATCH", "CASES", "CASE_KEYS", "WorkerCase", "format_table", "main", "run_suite"]
+
+BATCH = 512
+DEFAULT_RECORDS = 200 * BATCH
+QUICK_RECORDS = 40 * BATCH
+DEFAULT_REPEATS = 7
+QUICK_REPEATS = 3
+WARMUP_BATCHES = 4
+BUDGET_NS = 1_000.0
+BASELINE = "w-convert"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+MESSAGES = ("order placed", "payment authorised", "order shipped")
+ORDER_IDS = tuple(range(100_123, 100_123 + 64 * 7, 7))
+AMOUNTS = (9.99, 24.5, 120.0, 3.75)
+#: Records logged in a row inside (or outside) one span.
+SPAN_RUN = 16
+
+RawBatch = list[tuple[Any, ...]]
+
+
+@dataclass
+class _Prepared:
+    """A case ready to time: ``measure(raws)`` processes one batch, returns the ns it took."""
+
+    measure: Callable[[RawBatch], int]
+    summary: Callable[[], str]
+
+
+@dataclass(frozen=True)
+class WorkerCase:
+    """One row of the table: ``prepare`` builds the case or raises :class:`Skipped`."""
+
+    key: str
+    title: str
+    prepare: Callable[[], _Prepared]
+    budget_ns: float | None = None
+
+
+class _Capture:
+    """Stands in for a container's worker: a logger appends its tuples to ``queue.items``."""
+
+    def __init__(self) -> None:
+        self.idle = False
+        self.queue = self
+        self.items: deque[tuple[Any, ...]] = deque()
+        self.low_limit = self.high_limit = sys.maxsize
+
+    def drop(self, reason: str) -> None:
+        """A call the logger could not capture: the batch would be short, so fail loudly."""
+        raise RuntimeError(f"the logger dropped a record: {reason}")
+
+
+class TupleSource:
+    """Builds batches of queued tuples with a real ``Logger``, as the call site does."""
+
+    def __init__(self) -> None:
+        from opentelemetry.sdk.trace import TracerProvider
+
+        from fapilog_otel.logger import Logger
+        from fapilog_otel.record import Scope, Severity
+
+        self._capture = _Capture()
+        logger: Any = Logger(self._capture, Scope("checkout"), Severity.INFO)  # type: ignore[arg-type]
+        self._info: Callable[..., None] = logger.info
+        self._tracer = TracerProvider().get_tracer("benchmarks.worker")
+        self._n = 0
+
+    def _log(self, count: int) -> None:
+        info, n = self._info, self._n
+        for i in range(n, n + count):
+            info(MESSAGES[i % 3], order_id=ORDER_IDS[i % 64], amount=AMOUNTS[i % 4], vip=not i % 5)
+        self._n = n + count
+
+    def batch(self) -> RawBatch:
+        """Fresh tuples for one batch: runs of records alternately outside and inside a span."""
+        items = self._capture.items
+        items.clear()
+        for run in range(BATCH // SPAN_RUN):
+            if run % 2:
+                with self._tracer.start_as_current_span("handle order"):
+                    self._log(SPAN_RUN)
+            else:
+                self._log(SPAN_RUN)
+        raws = list(items)
+        items.clear()
+        if len(raws) != BATCH or any(len(raw) != 13 for raw in raws):
+            raise RuntimeError("the logger did not queue one 13-slot tuple per call")
+        return raws
+
+
+@contextmanager
+def _without_environment() -> Iterator[None]:
+    """Hide ``FAPILOG_*`` and ``OTEL_*`` variables, so that settings are the defaults."""
+    hidden = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith(("FAPILOG_", "OTEL_"))}
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)
+
+
+def _stages(filters: Sequence[str] = (), *, redactors: bool) -> Stages:
+    """The worker's stages with default settings, ``filters`` and (maybe) the redactors."""
+    from fapilog_otel._chain import Chain, ChainLink
+    from fapilog_otel._diagnostics import Diagnostics
+    from fapilog_otel._plugins import BUILTIN_PROCESSORS, load_processor
+    from fapilog_otel._stages import Stages
+    from fapilog_otel._stats import ProcessorStats
+    from fapilog_otel.container import build_resource
+    from fapilog_otel.settings import Settings
+
+    with _without_environment():
+        settings = Settings(plugins={"sample": {"ratio": 0.5}} if "sample" in filters else {})
+        resource = build_resource(settings)
+    links = []
+    for name in [*filters, *(settings.redactors if redactors else ())]:
+        module = BUILTIN_PROCESSORS.get(name, "").partition(":")[0]
+        try:
+            links.append(ChainLink(name, load_processor(name, settings), ProcessorStats()))
+        except ModuleNotFoundError as exc:
+            if not module or exc.name != module:
+                raise
+            raise Skipped(f"processor {name!r} unavailable: {module} is missing") from exc
+    diagnostics = Diagnostics(enabled=False)
+    return Stages(
+        resource=resource,
+        chain=Chain(links, diagnostics, async_timeout=settings.plugin_timeout_ms / 1000),
+        count_limit=settings.limits.attribute_count,
+        length_limit=settings.limits.attribute_value_length,
+        diagnostics=diagnostics,
+    )
+
+
+class _Tally:
+    """What went through a case: tuples in, records out, drops by reason, encoded bytes."""
+
+    def __init__(self, stages: Stages) -> None:
+        self.stages = stages
+        self.raws = self.records = self.encoded = self.body_bytes = 0
+        self.dropped: dict[str, int] = {}
+
+    def encoded_batch(self, records: int, result: Any) -> None:
+        """Check that the encoder took every record; count the bytes."""
+        if result.records != records or result.invalid or result.oversize:
+            raise RuntimeError(f"encoded {result.records}/{records} records: {result!r}")
+        self.encoded += records
+        self.body_bytes += sum(len(body) for body, _ in result.requests)
+
+    def summary(self) -> str:
+        """The notes column."""
+        parts = [f"{self.records:,}/{self.raws:,} records out"]
+        if self.records != self.raws and self.raws:
+            parts[0] += f" ({self.records / self.raws:.1%})"
+        dropped = {k: v for k, v in self.dropped.items() if v}
+        if dropped:
+            parts.append(f"dropped {dropped}")
+        if self.encoded:
+            parts.append(f"{self.body_bytes / self.encoded:.0f} B/record encoded")
+        for link in self.stages.chain.links:
+            stats = link.stats
+            if stats.errors or stats.masked or stats.skipped:
+                parts.append(
+                    f"{link.name}: errors {stats.errors}, masked {stats.masked}, "
+                    f"skipped {stats.skipped}"
+                )
+        return ", ".join(parts)
+
+
+def _staged(
+    filters: Sequence[str] = (), *, redactors: bool, encode: bool, time_stages: bool = True
+) -> _Prepared:
+    """A case that runs the stages and maybe the encoder over each batch; ``time_stages``
+    false: only the encoder is timed, on records the stages made untimed."""
+    stages = _stages(filters, redactors=redactors)
+    tally = _Tally(stages)
+    run = stages.run
+    clock = time.perf_counter_ns
+    encoder: Any = None
+    if encode:
+        from fapilog_otel.otlp._protobuf import ProtobufEncoder
+
+        encoder = ProtobufEncoder()
+
+    def measure(raws: RawBatch) -> int:
+        start = clock()
+        records, _ = run(raws, tally.dropped)
+        if encoder is not None:
+            if not time_stages:
+                start = clock()
+            result = encoder.encode(records)
+        elapsed = clock() - start
+        if encoder is not None:
+            tally.encoded_batch(len(records), result)
+        tally.raws += len(raws)
+        tally.records += len(records)
+        return elapsed
+
+    return _Prepared(measure, tally.summary)
+
+
+CASES: tuple[WorkerCase, ...] = (
+    WorkerCase(
+        "w-convert",
+        "tuples -> LogRecords + attribute limits",
+        partial(_staged, redactors=False, encode=False),
+    ),
+    WorkerCase(
+        "w-default",
+        "w-convert + default processors (redactors)",
+        partial(_staged, redactors=True, encode=False),
+    ),
+    WorkerCase(
+        "w-default-otlp",
+        "w-default + ProtobufEncoder.encode",
+        partial(_staged, redactors=True, encode=True),
+        BUDGET_NS,
+    ),
+    WorkerCase(
+        "w-filters",
+        "w-default + sample 0.5, rate_limit, dedupe",
+        partial(_staged, ("sample", "rate_limit", "dedupe"), redactors=True, encode=False),
+    ),
+    WorkerCase(
+        "w-enrichers-off-path",
+        "ProtobufEncoder.encode alone, records prebuilt",
+        partial(_staged, redactors=False, encode=True, time_stages=False),
+    ),
+)
+CASE_KEYS: tuple[str, ...] = tuple(case.key for case in CASES)
+
+
+def run_suite(
+    specs: Sequence[WorkerCase],
+    *,
+    records: int,
+    repeats: int,
+    progress: Callable[[str], None] | None = None,
+) -> list[CaseResult]:
+    """Set up every case and time their repeats, interleaved.
+
+    Args:
+        specs: The cases to run, in table order.
+        records: Tuples per timed repeat (rounded up to whole batches of :data:`BATCH`).
+        repeats: Timed repeats per case.
+        progress: Receives one short line per repeat round, if given.
+
+    Returns:
+        One result per spec, in order (``samples_ns_per_call`` holds ns per record); a case
+        that cannot run here has status ``"unavailable"``, one that failed ``"error"``.
+    """
+    results = [CaseResult(spec.key, spec.title, budget_ns=spec.budget_ns) for spec in specs]
+    batches = max(1, -(-records // BATCH))
+    prepared: dict[str, _Prepared] = {}
+    source = TupleSource()
+    for spec, result in zip(specs, results, strict=True):
+        try:
+            ready = spec.prepare()
+            for _ in range(WARMUP_BATCHES):
+                ready.measure(source.batch())
+        except Skipped as exc:
+            result.status, result.notes = "unavailable", str(exc)
+            continue
+        except Exception as exc:
+            result.status, result.notes = "error", f"setup: {exc!r}"
+            continue
+        prepared[spec.key] = ready
+
+    for round_no in range(1, repeats + 1):
+        if progress is not None:
+            progress(f"repeat {round_no}/{repeats}")
+        for result in results:
+            case = prepared.get(result.key)
+            if case is None or result.status != "ok":
+                continue
+            try:
+                gc.collect()
+                elapsed = sum(case.measure(source.batch()) for _ in range(batches))
+                result.samples_ns_per_call.append(elapsed / (batches * BATCH))
+            except Exception as exc:
+                result.status, result.notes = "error", f"run: {exc!r}"
+
+    for result in results:
+        case = prepared.get(result.key)
+        if case is not None and result.status == "ok":
+            try:
+                result.notes = case.summary()
+            except Exception as exc:
+                result.notes = f"summary failed: {exc!r}"
+    return results
+
+
+def _fmt_ns(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _ratio(value: float | None, base: float | None) -> float | None:
+    return value / base if value is not None and base else None
+
+
+def format_table(results: Sequence[CaseResult]) -> str:
+    """Render the results as a fixed-width text table with a ratio to ``w-convert``."""
+    base = next((r.median for r in results if r.key == BASELINE), None)
+    header = ("case", "ns/record median", "min", f"vs {BASELINE}", "budget", "notes")
+    rows: list[tuple[str, ...]] = []
+    for r in results:
+        median = r.median
+        if r.status != "ok" or median is None:
+            rows.append((r.key, r.status, "", "", "", r.notes))
+            continue
+        ratio = "-" if base is None else f"{median / base:.2f}x"
+        budget = ""
+        if r.budget_ns is not None:
+            verdict = "ok" if median <= r.budget_ns else "OVER"
+            budget = f"worker per record <= {r.budget_ns:,.0f} ns {verdict}"
+        rows.append((r.key, _fmt_ns(median), _fmt_ns(r.minimum), ratio, budget, r.notes))
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(w) if i in (1, 2, 3) else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+
+
+def write_json(
+    results: Sequence[CaseResult], *, records: int, repeats: int, directory: Path
+) -> Path:
+    """Write the run to ``directory/worker-<UTC timestamp>.json`` and return the path."""
+    from benchmarks.callsite import machine_info
+
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"worker-{stamp}.json"
+    base = next((r.median for r in results if r.key == BASELINE), None)
+    document = {
+        "suite": "worker",
+        "timestamp": stamp,
+        "machine": machine_info(),
+        "method": {
+            "records_per_repeat": max(1, -(-records // BATCH)) * BATCH,
+            "batch": BATCH,
+            "repeats": repeats,
+            "warmup_batches": WARMUP_BATCHES,
+            "interleaved": True,
+            "fresh_tuples_per_batch": "built by a real Logger, untimed",
+            "mix": f"messages {list(MESSAGES)}, {len(ORDER_IDS)} order ids, amounts "
+            f"{list(AMOUNTS)}, vip 1 in 5; runs of {SPAN_RUN} alternately outside/inside a span",
+            "gc": "enabled; gc.collect() before each repeat",
+            "clock": "time.perf_counter_ns around each batch",
+            "statistic": "median of repeats, ns per queued tuple",
+        },
+        "results": [
+            {
+                "key": r.key,
+                "title": r.title,
+                "status": r.status,
+                "median_ns": r.median,
+                "min_ns": r.minimum,
+                "samples_ns": r.samples_ns_per_call,
+                "ratio_vs_w_convert": _ratio(r.median, base),
+                "budget_ns": r.budget_ns,
+                "notes": r.notes,
+            }
+            for r in results
+        ],
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Command-line options of the suite."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks worker",
+        description="The worker's cost per record: queued tuples -> records -> default "
+        "processors -> OTLP protobuf, in-process, one thread.",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_RECORDS:,} records x {QUICK_REPEATS} repeats instead of "
+        f"{DEFAULT_RECORDS:,} x {DEFAULT_REPEATS}",
+    )
+    parser.add_argument(
+        "-n", "--calls", "--records", dest="records", type=int, help="records per repeat"
+    )
+    parser.add_argument("-r", "--repeats", type=int, help="repeats per case")
+    parser.add_argument(
+        "--only", help="comma list of case keys to run (" + ",".join(CASE_KEYS) + ")"
+    )
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
+    parser.add_argument("--no-json", action="store_true", help="print the table only")
+    args = parser.parse_args(list(argv))
+    if args.records is None:
+        args.records = QUICK_RECORDS if args.quick else DEFAULT_RECORDS
+    if args.repeats is None:
+        args.repeats = QUICK_REPEATS if args.quick else DEFAULT_REPEATS
+    if args.records < 1 or args.repeats < 1:
+        parser.error("--records and --repeats must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    """Run the worker suite, print the table, write the JSON; return an exit code.
+
+    The exit code is 1 when a case failed (an unavailable one is not a failure), 2 for
+    unknown case keys.
+    """
+    args = _parse_args(argv)
+    specs: Sequence[WorkerCase] = CASES
+    if args.only:
+        wanted = {key.strip() for key in args.only.split(",") if key.strip()}
+        unknown = wanted - set(CASE_KEYS)
+        if unknown:
+            print(f"unknown case keys: {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
+        specs = [c for c in CASES if c.key in wanted]
+    batches = max(1, -(-args.records // BATCH))
+    print(
+        f"worker cost per record: {batches:,} batches of {BATCH} fresh tuples "
+        f"({batches * BATCH:,} records) x {args.repeats} repeats, in-process, one thread, "
+        "repeats interleaved, gc enabled (collected before each repeat)"
+    )
+    results = run_suite(
+        specs,
+        records=args.records,
+        repeats=args.repeats,
+        progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
+    )
+    print()
+    print(format_table(results))
+    if not args.no_json:
+        path = write_json(
+            results, records=args.records, repeats=args.repeats, directory=args.results_dir
+        )
+        print(f"\nresults: {path}")
+    return 1 if any(r.status == "error" for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
