@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from fapilog_otel._breaker import CircuitBreaker
 from fapilog_otel._capture import mark_pipeline_thread
 from fapilog_otel._diagnostics import Diagnostics
 from fapilog_otel._stats import ExporterStats
@@ -158,6 +159,8 @@ class ExporterLane:
         #: When the export now running started (``time.monotonic()``), or ``None``.
         self.busy_since: float | None = None
         self._diagnostics = diagnostics
+        self.breaker = CircuitBreaker()
+        stats.circuit = lambda: self.breaker.state
         self._thread = _CallThread(f"fapilog-export-{self.name}")
 
     @property
@@ -170,9 +173,23 @@ class ExporterLane:
         return self.busy_since is not None and now - self.busy_since >= after
 
     async def export(self, records: Sequence[LogRecord], timeout: float) -> int:
-        """Export one batch within ``timeout`` seconds; count and return how many failed."""
+        """Export one batch within ``timeout`` seconds; count and return how many failed.
+
+        An exporter that raised or timed out in :class:`CircuitBreaker` ``threshold``
+        batches in a row is not called while its circuit is open: its batches fail at once
+        (counted in ``circuit_open``) until a probe succeeds. Returning FAILURE is not a
+        fault of the plugin and never opens the circuit.
+        """
         n = len(records)
+        if not self.breaker.allows():
+            self.stats.failed += n
+            self.stats.circuit_open += n
+            return n
         result = await self._call(lambda: self.exporter.export(records), timeout, "export")
+        if result is _FAILED:
+            self.breaker.failure()
+        else:
+            self.breaker.success()
         if result is _FAILED:
             failed = n
         elif isinstance(result, PartialSuccess):

@@ -36,17 +36,21 @@ INTERNAL_ERROR = "internal_error"
 class ExporterStats:
     """Outcomes of one exporter, in records (``timeouts`` and ``errors`` in calls).
 
-    When the exporter has an ``outcomes()`` method (reason -> count), its result is shown
-    under ``"outcomes"``.
+    ``circuit_open`` counts records failed without calling the exporter while its circuit
+    was open (it kept raising or timing out); ``circuit`` is the circuit's state. When the
+    exporter has an ``outcomes()`` method (reason -> count), its result is shown under
+    ``"outcomes"``.
     """
 
-    __slots__ = ("errors", "exported", "failed", "outcomes", "timeouts")
+    __slots__ = ("circuit", "circuit_open", "errors", "exported", "failed", "outcomes", "timeouts")
 
     def __init__(self) -> None:
         self.exported = 0
         self.failed = 0
         self.errors = 0
         self.timeouts = 0
+        self.circuit_open = 0
+        self.circuit: Callable[[], str] | None = None
         self.outcomes: Callable[[], Mapping[str, int]] | None = None
 
     def snapshot(self) -> dict[str, Any]:
@@ -56,6 +60,8 @@ class ExporterStats:
             "failed": self.failed,
             "errors": self.errors,
             "timeouts": self.timeouts,
+            "circuit_open": self.circuit_open,
+            "circuit": self.circuit() if self.circuit is not None else "closed",
         }
         if self.outcomes is not None:
             try:

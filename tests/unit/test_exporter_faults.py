@@ -279,6 +279,10 @@ class TestHangingExporter:
         while hung.active:
             assert time.monotonic() < deadline
             time.sleep(0.005)
+        # Five failed calls in a row opened the exporter's circuit: batches fail at once
+        # until its cooldown (1 s) is over and a probe succeeds.
+        assert "open" == c.stats()["exporters"]["hanging"]["circuit"]
+        time.sleep(1.1)
         # Batches reaching the lane while the timed-out call was finishing fail at once by
         # design; this round lets the lane see that the call has returned.
         log_n(c, 1, settle=True)
@@ -568,7 +572,9 @@ class TestOutcomes:
     def test_exporters_without_outcomes_have_none(self, make_container: Any) -> None:
         """Exporters without outcomes() show only the lane's counts."""
         c, _ = make_container(exporters=[Base()])
-        assert {"exported", "failed", "errors", "timeouts"} == set(c.stats()["exporters"]["base"])
+        assert {"exported", "failed", "errors", "timeouts", "circuit_open", "circuit"} == set(
+            c.stats()["exporters"]["base"]
+        )
 
 
 class TestContainerExporters:
@@ -577,3 +583,34 @@ class TestContainerExporters:
         first, second = InMemoryExporter(), Base()
         c, _ = make_container(exporters=[first, second])
         assert (first, second) == c.exporters
+
+
+class TestExporterCircuitBreaker:
+    def test_raising_exporter_is_not_called_while_open_then_probed(
+        self, make_container: Any
+    ) -> None:
+        """Five raising batches open the circuit; later batches fail uncalled; a probe
+        after the cooldown closes it again once the exporter works."""
+        exporter = Raising()
+        c, _ = make_container(exporters=[exporter])
+        for i in range(8):
+            log_n(c, 1, round=i)
+            c.flush(5.0)
+        stats = c.stats()["exporters"][exporter.name]
+        assert 5 == exporter.calls
+        assert (3, 8, "open") == (stats["circuit_open"], stats["failed"], stats["circuit"])
+        exporter.do_export = Base.do_export.__get__(exporter)  # type: ignore[method-assign]
+        time.sleep(1.1)
+        log_n(c, 2, after=True)
+        assert c.flush(5.0)
+        assert "closed" == c.stats()["exporters"][exporter.name]["circuit"]
+
+    def test_failure_results_never_open_the_circuit(self, make_container: Any) -> None:
+        """An exporter returning FAILURE is called for every batch (retries are its own)."""
+        exporter = Returning(fo.ExportResult.FAILURE)
+        c, _ = make_container(exporters=[exporter])
+        for i in range(8):
+            log_n(c, 1, round=i)
+            c.flush(5.0)
+        assert 8 == exporter.calls
+        assert "closed" == c.stats()["exporters"][exporter.name]["circuit"]
