@@ -250,11 +250,27 @@ class Container:
 
 
 def _adapt_processor(processor: Any) -> Any:
-    """Wrap OTel SDK processors (``on_emit``) so they run in the chain; pass ours through."""
+    """Wrap OTel SDK processors (``on_emit``) so they run in the chain; pass ours through.
+
+    Raises:
+        ConfigurationError: ``processor`` has none of the methods or attributes that make
+            a processor, so it would silently do nothing.
+    """
     from fapilog_otel._sdk import SdkProcessorAdapter, is_sdk_processor, unlimited_limits
 
     if is_sdk_processor(processor):
         return SdkProcessorAdapter(processor, limits=unlimited_limits())
+    if not (
+        _runs_per_record(processor)
+        or callable(getattr(processor, "resource_attributes", None))
+        or getattr(processor, "capture", None)
+    ):
+        from fapilog_otel.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"{processor!r} is not a processor: it needs process(record), "
+            "process_batch(records), resource_attributes() or an SDK on_emit(log_record)"
+        )
     return processor
 
 

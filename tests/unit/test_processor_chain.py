@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+import fapilog_otel as fo
 from fapilog_otel._breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from fapilog_otel._chain import REDACTION_FAILED
 from fapilog_otel.record import LogRecord
@@ -45,6 +46,19 @@ class Raising:
         self.calls += 1
         record.attributes["touched"] = True
         raise self.exc
+
+
+class TestNotAProcessor:
+    def test_object_without_processor_methods_is_refused(self, make_container: Any) -> None:
+        """Something that is no processor fails loudly instead of silently doing nothing."""
+
+        class Typo:
+            def proces(self, record: LogRecord) -> LogRecord:
+                return record
+
+        with pytest.raises(fo.ConfigurationError) as raised:
+            make_container(processors=[Typo()])
+        assert "is not a processor" in str(raised.value)
 
 
 class TestStageOrder:
