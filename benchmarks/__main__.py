@@ -1,14 +1,15 @@
-"""Entry point of ``python -m benchmarks``: the call-site, delivery and worker suites.
+"""Entry point of ``python -m benchmarks``: the call-site, delivery, worker and latency suites.
 
 Usage::
 
-    python -m benchmarks [all|callsite|delivery|worker] [options]
+    python -m benchmarks [all|callsite|delivery|worker|latency] [options]
 
 With no suite name (or ``all``) every suite runs, one after the other, with the options all
 understand (``--quick``, ``-n``, ``-r``, ``--results-dir``, ``--no-json``); ``--only`` keys
 go to the suite they belong to, and a suite none of whose keys were asked for is skipped.
-``python -m benchmarks callsite --help`` (``... delivery --help``, ``... worker --help``)
-lists each suite's options.
+``python -m benchmarks callsite --help`` (``... delivery --help``, ``... worker --help``,
+``... latency --help``) lists each suite's options; the latency suite's timed runs ignore
+``-n``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from benchmarks import callsite, delivery, worker
+from benchmarks import callsite, delivery, latency, worker
 
-SUITES = ("callsite", "delivery", "worker")
+SUITES = ("callsite", "delivery", "worker", "latency")
 _DELIVERY_ONLY_OPTIONS = ("--encode-loops",)
 
 
@@ -53,8 +54,9 @@ def _run_all(argv: Sequence[str]) -> int:
     callsite_keys = {case.key for case in callsite.CASES}
     delivery_keys = set(delivery.CASE_KEYS)
     worker_keys = set(worker.CASE_KEYS)
+    latency_keys = set(latency.CASE_KEYS)
     if only is not None:
-        unknown = only - callsite_keys - delivery_keys - worker_keys
+        unknown = only - callsite_keys - delivery_keys - worker_keys - latency_keys
         if unknown:
             print(f"unknown case keys: {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
@@ -64,6 +66,7 @@ def _run_all(argv: Sequence[str]) -> int:
         (callsite.main, callsite_keys, callsite_argv),
         (delivery.main, delivery_keys, delivery_argv),
         (worker.main, worker_keys, callsite_argv),
+        (latency.main, latency_keys, callsite_argv),
     ):
         if only is not None:
             wanted = only & keys
@@ -88,6 +91,8 @@ def main(argv: Sequence[str] = ()) -> int:
             return delivery.main(args)
         if suite == "worker":
             return worker.main(args)
+        if suite == "latency":
+            return latency.main(args)
         return _run_all(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

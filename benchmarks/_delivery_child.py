@@ -7,7 +7,8 @@ Usage (the parent passes these; nobody else needs to)::
 
 ``CASE`` is a delivery case key (``sdk-http``, ``fapilog-grpc``...), which logs ``RECORDS``
 records into that library's pipeline and measures their delivery to the receiver on the
-given ports, or ``encode``, which times every encoder on one batch. Either way the process
+given ports (``fapilog-file``: to a JSON-lines file, counted by reading it back), or
+``encode``, which times every encoder on one batch. Either way the process
 prints one result line (:func:`benchmarks._delivery_common.format_result`) and exits 0; a
 case that cannot run here reports ``"status": "unavailable"`` and why. ``--lifeline`` is
 the read end of a pipe held by the parent: when it closes, this process exits at once.
@@ -21,6 +22,7 @@ import importlib
 import os
 import resource
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -112,22 +114,30 @@ def _sdk_pipeline(
 
 
 def _fapilog_pipeline(protocol: str, http_port: int, grpc_port: int) -> Pipeline:
-    """fapilog_otel: a ``Container`` with the native ``otlp`` exporter, defaults otherwise."""
+    """fapilog_otel: a ``Container`` with the native ``otlp`` exporter, defaults otherwise.
+
+    ``protocol`` is ``http`` (``http/protobuf``), ``json`` (``http/json``) or ``grpc``.
+    """
     _check_fapilog_otlp()
     import fapilog_otel as fo
 
-    if protocol == "http":
-        otlp = {"protocol": "http/protobuf", "endpoint": f"http://127.0.0.1:{http_port}/v1/logs"}
-    else:
+    if protocol == "grpc":
         otlp = {"protocol": "grpc", "endpoint": f"http://127.0.0.1:{grpc_port}"}
-    container = fo.Container(
-        fo.Settings(
-            exporters=["otlp"],
-            otlp=otlp,
-            diagnostics=False,
-            service_name="bench",
-        )
-    )
+    else:
+        otlp = {
+            "protocol": "http/json" if protocol == "json" else "http/protobuf",
+            "endpoint": f"http://127.0.0.1:{http_port}/v1/logs",
+        }
+    return _fapilog_container(fo.Settings(exporters=["otlp"], otlp=otlp))
+
+
+def _fapilog_container(settings: Any) -> Pipeline:
+    """The pipeline of a fapilog_otel ``Container`` made with ``settings`` (no diagnostics)."""
+    import fapilog_otel as fo
+
+    settings.diagnostics = False
+    settings.service_name = "bench"
+    container = fo.Container(settings)
     info = container.get_logger("bench").info
 
     def run(n: int) -> None:
@@ -169,6 +179,7 @@ def _build_pipeline(case: str, http_port: int, grpc_port: int, records: int) -> 
         "sdk-grpc-bigq": lambda: _sdk_pipeline("grpc", http_port, grpc_port, big_queue),
         "fapilog-http": lambda: _fapilog_pipeline("http", http_port, grpc_port),
         "fapilog-grpc": lambda: _fapilog_pipeline("grpc", http_port, grpc_port),
+        "fapilog-json": lambda: _fapilog_pipeline("json", http_port, grpc_port),
     }
     return builders[case]()
 
@@ -218,7 +229,9 @@ def _measure_delivery(case: str, records: int, http_port: int, grpc_port: int) -
     try:
         pipeline.run(WARMUP_RECORDS)
         pipeline.flush(FLUSH_TIMEOUT_S)
-        _wait_settled(control, WARMUP_RECORDS, 10.0)
+        warmed = _wait_settled(control, WARMUP_RECORDS, 10.0)
+        if not warmed["reached"] and control.count()["errors"]:
+            raise RuntimeError(f"the receiver rejected requests of case {case}")
         control.reset()
         before = pipeline.notes()
         gc.collect()
@@ -252,6 +265,83 @@ def _measure_delivery(case: str, records: int, http_port: int, grpc_port: int) -
         "flush_ok": bool(flushed_ok),
         "shutdown_ok": shutdown_ok is not False,
         "max_rss_kib": _peak_rss_kib(),
+        "pipeline": _since(before, pipeline.notes()),
+    }
+
+
+def _count_lines(path: str) -> tuple[int, int]:
+    """The complete lines of a file, and how many of them are not JSON objects."""
+    import json
+
+    lines = bad = 0
+    with open(path, "rb") as written:
+        for line in written:
+            if not line.endswith(b"\n"):
+                bad += 1
+                continue
+            lines += 1
+            if not line.startswith(b"{"):
+                bad += 1
+    if lines:
+        with open(path, "rb") as written:
+            try:
+                json.loads(written.readline())
+            except ValueError:
+                bad += 1
+    return lines, bad
+
+
+def _measure_file(records: int) -> dict[str, Any]:
+    """fapilog_otel's file exporter (JSON lines): records/s until flushed into the file.
+
+    The warm-up records are written first and the file emptied; after the timed burst the
+    container is flushed and shut down, and the file's complete lines are counted.
+    """
+    import fapilog_otel as fo
+
+    directory = tempfile.mkdtemp(prefix="fapilog-bench-")
+    path = os.path.join(directory, "delivery.jsonl")
+    pipeline = _fapilog_container(fo.Settings(exporters=["file"], file={"path": path}))
+    try:
+        try:
+            pipeline.run(WARMUP_RECORDS)
+            pipeline.flush(FLUSH_TIMEOUT_S)
+            os.truncate(path, 0)
+            before = pipeline.notes()
+            gc.collect()
+
+            cpu_start = time.process_time_ns()
+            start = time.perf_counter_ns()
+            pipeline.run(records)
+            produced = time.perf_counter_ns()
+            flushed_ok = pipeline.flush(FLUSH_TIMEOUT_S)
+            end = time.perf_counter_ns()
+            cpu_end = time.process_time_ns()
+        finally:
+            shutdown_ok = pipeline.shutdown()
+        delivered, bad_lines = _count_lines(path)
+        size = os.path.getsize(path)
+    finally:
+        for name in os.listdir(directory):
+            os.unlink(os.path.join(directory, name))
+        os.rmdir(directory)
+    return {
+        "status": "ok",
+        "records": records,
+        "delivered": delivered,
+        "delivered_after_shutdown": delivered,
+        "complete": delivered == records and not bad_lines,
+        "requests": 0,
+        "receiver_errors": 0,
+        "bad_lines": bad_lines,
+        "delivered_per_s": delivered / ((end - start) / 1e9),
+        "producer_ns_per_record": (produced - start) / records,
+        "cpu_ns_per_record": (cpu_end - cpu_start) / records,
+        "seconds_to_delivered": (end - start) / 1e9,
+        "flush_ok": bool(flushed_ok),
+        "shutdown_ok": shutdown_ok is not False,
+        "max_rss_kib": _peak_rss_kib(),
+        "bytes_per_record": size / delivered if delivered else None,
         "pipeline": _since(before, pipeline.notes()),
     }
 
@@ -478,6 +568,8 @@ def main(argv: Sequence[str] = ()) -> int:
     try:
         if args.case == "encode":
             result = _measure_encode(args.encode_loops)
+        elif args.case == "fapilog-file":
+            result = _measure_file(args.records)
         else:
             result = _measure_delivery(args.case, args.records, args.http_port, args.grpc_port)
     except Unavailable as exc:

@@ -15,7 +15,16 @@ ready it prints one JSON line on stdout, ``{"http_port": ..., "grpc_port": ...}`
 ``POST /reset``                        the counters, then sets them to zero
 ``GET /wait?records=N&timeout=S``      waits until ``records >= N`` or ``S`` seconds have
                                        passed, then the counters plus ``reached``
+``GET /latency``                       with ``--latency-attribute``: percentiles of the
+                                       per-record delivery latency (see below)
 =====================================  ===================================================
+
+With ``--latency-attribute KEY`` the receiver also measures delivery latency: a record
+whose attribute ``KEY`` holds an integer ``time.time_ns()`` taken by the sender adds
+``arrival - KEY`` to a bounded sample array (:class:`LatencyRecorder`), where ``arrival``
+is this process's ``time.time_ns()`` when the request's last bytes were read (for gRPC,
+when its handler starts). Sender and receiver must share the machine, hence the clock.
+``/reset`` clears the samples along with the counters.
 
 The HTTP side is an :mod:`asyncio` protocol with a small HTTP/1.1 parser rather than
 :mod:`http.server`: a benchmark client sends thousands of requests per second on a few
@@ -27,10 +36,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import gzip
 import http.client
 import json
+import math
 import os
 import signal
 import subprocess
@@ -38,24 +49,36 @@ import sys
 import threading
 import time
 import zlib
+from array import array
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
 )
 
-__all__ = ["Counters", "Receiver", "ReceiverControl", "count_records", "main", "measure"]
+__all__ = [
+    "Counters",
+    "LatencyRecorder",
+    "Receiver",
+    "ReceiverControl",
+    "count_records",
+    "main",
+    "measure",
+    "nearest_rank",
+]
 
 LOGS_PATH = "/v1/logs"
 GRPC_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
 MAX_BODY = 64 * 1024 * 1024
 MAX_HEAD = 64 * 1024
 WAIT_POLL_S = 0.0005
+LATENCY_CAPACITY = 4_000_000
 
 _EMPTY_RESPONSE: bytes = ExportLogsServiceResponse().SerializeToString()
 
@@ -66,12 +89,114 @@ def count_records(payload: bytes) -> int:
     Raises:
         google.protobuf.message.DecodeError: ``payload`` is not a valid request.
     """
-    request = ExportLogsServiceRequest.FromString(payload)
+    return _count(ExportLogsServiceRequest.FromString(payload))
+
+
+def decode_request(payload: bytes) -> ExportLogsServiceRequest:
+    """Decode an OTLP request body: protobuf, or OTLP/JSON (a body starting with ``{``).
+
+    OTLP/JSON writes trace and span ids in hex where the protobuf JSON mapping expects
+    base64, so they are converted before the official ``json_format`` parser runs.
+    """
+    if payload[:1] != b"{":
+        return ExportLogsServiceRequest.FromString(payload)
+    document = _hex_ids_to_base64(json.loads(payload))
+    return json_format.ParseDict(document, ExportLogsServiceRequest())
+
+
+def _hex_ids_to_base64(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_hex_ids_to_base64(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            key: base64.b64encode(bytes.fromhex(item)).decode()
+            if key in ("traceId", "spanId") and isinstance(item, str)
+            else _hex_ids_to_base64(item)
+            for key, item in value.items()
+        }
+    return value
+
+
+def _count(request: ExportLogsServiceRequest) -> int:
+    """How many log records a decoded request holds."""
     return sum(
         len(scope_logs.log_records)
         for resource_logs in request.resource_logs
         for scope_logs in resource_logs.scope_logs
     )
+
+
+class LatencyRecorder:
+    """Delivery latency per record: arrival time minus the send time the record carries.
+
+    Args:
+        attribute: The attribute holding the sender's ``time.time_ns()``.
+        capacity: Most samples kept between resets (8 bytes each); later ones are counted
+            in ``over_capacity`` only.
+    """
+
+    def __init__(self, attribute: str, capacity: int = LATENCY_CAPACITY) -> None:
+        self.attribute = attribute
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._samples = array("q")
+        self._missing = 0
+        self._over = 0
+
+    def add(self, request: ExportLogsServiceRequest, arrived_ns: int) -> None:
+        """Add the latency of every record in ``request``; ``arrived_ns`` is its arrival."""
+        key = self.attribute
+        found: list[int] = []
+        missing = 0
+        for resource_logs in request.resource_logs:
+            for scope_logs in resource_logs.scope_logs:
+                records = scope_logs.log_records
+                # A scope whose first record lacks the attribute is another workload's.
+                if not records or not any(kv.key == key for kv in records[0].attributes):
+                    missing += len(records)
+                    continue
+                for record in records:
+                    for kv in record.attributes:
+                        if kv.key == key:
+                            found.append(arrived_ns - kv.value.int_value)
+                            break
+                    else:
+                        missing += 1
+        with self._lock:
+            self._missing += missing
+            room = self._capacity - len(self._samples)
+            self._samples.extend(found[:room] if room < len(found) else found)
+            self._over += max(0, len(found) - room)
+
+    def reset(self) -> None:
+        """Forget every sample."""
+        with self._lock:
+            self._samples = array("q")
+            self._missing = self._over = 0
+
+    def summary(self) -> dict[str, Any]:
+        """Count, min, p50, p99, p99.9 and max in ns (``None`` when there is no sample)."""
+        with self._lock:
+            ordered = sorted(self._samples)
+            missing, over = self._missing, self._over
+        n = len(ordered)
+        return {
+            "count": n,
+            "missing": missing,
+            "over_capacity": over,
+            "min_ns": ordered[0] if n else None,
+            "p50_ns": nearest_rank(ordered, 0.5),
+            "p99_ns": nearest_rank(ordered, 0.99),
+            "p999_ns": nearest_rank(ordered, 0.999),
+            "max_ns": nearest_rank(ordered, 1.0),
+            "mean_ns": sum(ordered) / n if n else None,
+        }
+
+
+def nearest_rank(ordered: Sequence[int], q: float) -> int | None:
+    """The nearest-rank ``q`` quantile (0 < q <= 1) of sorted values; ``None`` if empty."""
+    n = len(ordered)
+    return ordered[min(n - 1, max(0, math.ceil(q * n - 1e-9) - 1))] if n else None
 
 
 class Counters:
@@ -170,8 +295,10 @@ class _BadRequest(Exception):
 class _HttpProtocol(asyncio.Protocol):
     """One HTTP/1.1 connection: parses requests from the byte stream and answers in order."""
 
-    def __init__(self, counters: Counters) -> None:
+    def __init__(self, counters: Counters, latency: LatencyRecorder | None = None) -> None:
         self._counters = counters
+        self._latency = latency
+        self._arrived_ns = 0
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
         self._head: _Request | None = None
@@ -188,6 +315,7 @@ class _HttpProtocol(asyncio.Protocol):
             self._waiting.cancel()
 
     def data_received(self, data: bytes) -> None:
+        self._arrived_ns = time.time_ns()
         self._buffer += data
         if self._waiting is None:
             self._process()
@@ -288,16 +416,22 @@ class _HttpProtocol(asyncio.Protocol):
         path, _, query = request.target.partition("?")
         if request.method == "POST" and path == LOGS_PATH:
             try:
-                records = count_records(_decompress(body, request.encoding))
+                decoded = decode_request(_decompress(body, request.encoding))
             except Exception as exc:
                 self._counters.error()
                 return _response("400 Bad Request", repr(exc).encode(), "text/plain")
-            self._counters.add(records, len(body))
+            if self._latency is not None:
+                self._latency.add(decoded, self._arrived_ns)
+            self._counters.add(_count(decoded), len(body))
             return _OK_EMPTY
         if request.method == "GET" and path == "/count":
             return _json_response(self._counters.snapshot(), request.close)
         if request.method == "POST" and path == "/reset":
+            if self._latency is not None:
+                self._latency.reset()
             return _json_response(self._counters.reset(), request.close)
+        if request.method == "GET" and path == "/latency" and self._latency is not None:
+            return _json_response(self._latency.summary(), request.close)
         if request.method == "GET" and path == "/wait":
             params = parse_qs(urlsplit(request.target).query or query)
             try:
@@ -330,19 +464,24 @@ class _HttpProtocol(asyncio.Protocol):
             self._process()
 
 
-def _start_grpc(counters: Counters, port: int, workers: int) -> tuple[Any, int]:
+def _start_grpc(
+    counters: Counters, port: int, workers: int, latency: LatencyRecorder | None
+) -> tuple[Any, int]:
     """Start the OTLP/gRPC server; return it and the port it listens on."""
     import grpc
 
     def export(payload: bytes, context: Any) -> bytes:
+        arrived_ns = time.time_ns()
         try:
-            records = count_records(payload)
+            decoded = ExportLogsServiceRequest.FromString(payload)
         except Exception as exc:
             counters.error()
             context.set_code(grpc.StatusCode.INVALID_ARGUMENT)
             context.set_details(repr(exc))
             return _EMPTY_RESPONSE
-        counters.add(records, len(payload))
+        if latency is not None:
+            latency.add(decoded, arrived_ns)
+        counters.add(_count(decoded), len(payload))
         return _EMPTY_RESPONSE
 
     handler = grpc.method_handlers_generic_handler(
@@ -366,14 +505,15 @@ def _start_grpc(counters: Counters, port: int, workers: int) -> tuple[Any, int]:
 async def _serve(args: argparse.Namespace) -> None:
     """Run both servers until a signal (or stdin EOF, if asked) says stop."""
     counters = Counters()
+    latency = LatencyRecorder(args.latency_attribute) if args.latency_attribute else None
     loop = asyncio.get_running_loop()
     http_server = await loop.create_server(
-        lambda: _HttpProtocol(counters), "127.0.0.1", args.http_port, backlog=128
+        lambda: _HttpProtocol(counters, latency), "127.0.0.1", args.http_port, backlog=128
     )
     http_port = http_server.sockets[0].getsockname()[1]
     grpc_server, grpc_port = (None, 0)
     if args.grpc_port >= 0:
-        grpc_server, grpc_port = _start_grpc(counters, args.grpc_port, args.grpc_workers)
+        grpc_server, grpc_port = _start_grpc(counters, args.grpc_port, args.grpc_workers, latency)
 
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -437,6 +577,10 @@ class ReceiverControl:
         """Wait until the receiver counted ``records`` or ``timeout`` seconds passed."""
         return self._call("GET", f"/wait?records={records}&timeout={timeout}", timeout)
 
+    def latency(self) -> dict[str, Any]:
+        """The latency summary (a receiver started with a latency attribute only)."""
+        return self._call("GET", "/latency", 60.0)
+
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
@@ -449,8 +593,15 @@ class Receiver:
     because it exits when its stdin (a pipe from here) closes.
     """
 
-    def __init__(self, *, grpc: bool = True, startup_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        grpc: bool = True,
+        latency_attribute: str = "",
+        startup_timeout: float = 30.0,
+    ) -> None:
         self._grpc = grpc
+        self._latency_attribute = latency_attribute
         self._startup_timeout = startup_timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self.http_port = 0
@@ -467,6 +618,11 @@ class Receiver:
                 "--grpc-port",
                 "0" if self._grpc else "-1",
                 "--exit-on-stdin-eof",
+                *(
+                    ("--latency-attribute", self._latency_attribute)
+                    if self._latency_attribute
+                    else ()
+                ),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -626,6 +782,12 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--grpc-workers", type=int, default=4, help="gRPC handler threads")
     parser.add_argument(
         "--exit-on-stdin-eof", action="store_true", help="stop when stdin closes (parent gone)"
+    )
+    parser.add_argument(
+        "--latency-attribute",
+        default="",
+        metavar="KEY",
+        help="measure arrival - KEY (a sender's time.time_ns()) per record; GET /latency",
     )
     parser.add_argument(
         "--self-test",

@@ -46,6 +46,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from benchmarks import _history
 from benchmarks._cases import (
     CASES,
     CaseResult,
@@ -94,11 +95,12 @@ def run_suite(
         failed has ``status`` ``"skipped"`` or ``"error"`` and a note saying why.
     """
     results = [CaseResult(spec.key, spec.title, budget_ns=spec.budget_ns) for spec in specs]
+    case_calls = {spec.key: spec.calls(calls) for spec in specs}
     prepared: dict[str, Prepared] = {}
     for spec, result in zip(specs, results, strict=True):
         try:
             ready = spec.prepare()
-            ready.run(min(WARMUP_CALLS, calls))
+            ready.run(min(WARMUP_CALLS, case_calls[spec.key]))
             ready.settle()
         except Skipped as exc:
             result.status, result.notes = "skipped", str(exc)
@@ -116,7 +118,7 @@ def run_suite(
             if timed is None or result.status != "ok":
                 continue
             try:
-                result.samples_ns_per_call.append(_time_once(timed, calls))
+                result.samples_ns_per_call.append(_time_once(timed, case_calls[result.key]))
             except Exception as exc:
                 result.status, result.notes = "error", f"run: {exc!r}"
 
@@ -127,6 +129,8 @@ def run_suite(
         try:
             if result.status == "ok":
                 result.notes = case.summary()
+                if case_calls[result.key] != calls:
+                    result.notes += f"; timed on {case_calls[result.key]:,} calls per repeat"
         except Exception as exc:
             result.notes = f"summary failed: {exc!r}"
         try:
@@ -156,7 +160,14 @@ def machine_info() -> dict[str, Any]:
         "gil_switch_interval_s": sys.getswitchinterval(),
         "versions": {
             name: _version(name)
-            for name in ("fapilog-otel", "opentelemetry-sdk", "structlog", "orjson")
+            for name in (
+                "fapilog-otel",
+                "opentelemetry-sdk",
+                "structlog",
+                "loguru",
+                "fapilog",
+                "orjson",
+            )
         },
     }
 
@@ -201,6 +212,7 @@ def write_json(results: Sequence[CaseResult], *, calls: int, repeats: int, direc
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"callsite-{stamp}.json"
     base = next((r.median for r in results if r.key == "a"), None)
+    case_calls = {spec.key: spec.calls(calls) for spec in CASES}
     document = {
         "suite": "callsite",
         "timestamp": stamp,
@@ -218,6 +230,7 @@ def write_json(results: Sequence[CaseResult], *, calls: int, repeats: int, direc
                 "key": r.key,
                 "title": r.title,
                 "status": r.status,
+                "calls_per_repeat": case_calls.get(r.key, calls),
                 "median_ns": r.median,
                 "min_ns": r.minimum,
                 "samples_ns": r.samples_ns_per_call,
@@ -232,12 +245,21 @@ def write_json(results: Sequence[CaseResult], *, calls: int, repeats: int, direc
     return path
 
 
+def history_series(results: Sequence[CaseResult]) -> dict[str, _history.Series]:
+    """The measured cases of a run as the history keeps them (ns per call, lower is better)."""
+    return {
+        r.key: _history.Series(r.samples_ns_per_call, unit="ns")
+        for r in results
+        if r.status == "ok" and r.samples_ns_per_call
+    }
+
+
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Command-line options of the suite."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Call-site cost per log call: fapilog-otel side by side with "
-        "stdlib logging, the OpenTelemetry SDK and structlog.",
+        "stdlib logging, the OpenTelemetry SDK, structlog, loguru and fapilog 0.18.",
     )
     parser.add_argument(
         "--quick",
@@ -297,4 +319,9 @@ def main(argv: Sequence[str] = ()) -> int:
             results, calls=args.calls, repeats=args.repeats, directory=args.results_dir
         )
         print(f"\nresults: {path}")
+    if _history.is_full_run(
+        quick=args.quick, no_json=args.no_json, size=args.calls, default_size=DEFAULT_CALLS
+    ):
+        print()
+        print(_history.record_run("callsite", history_series(results), size=args.calls))
     return 1 if any(r.status == "error" for r in results) else 0

@@ -15,13 +15,20 @@ sdk-grpc-bigq      as ``sdk-grpc`` with ``max_queue_size`` large enough for the 
 fapilog-http       ``fapilog_otel.Container`` with the native ``otlp`` exporter over
                    ``http/protobuf``, default settings otherwise
 fapilog-grpc       the same over ``grpc``
+fapilog-json       the same over ``http/json`` (the receiver decodes it with json_format)
+fapilog-file       ``fapilog_otel.Container`` with the ``file`` exporter (JSON lines to a
+                   temporary file), defaults otherwise; no receiver: records count as
+                   delivered once flushed into the file, and are counted by reading the
+                   file's lines back after shutdown
 =================  ===================================================================
 
 What is reported per case (medians over the repeats):
 
 * **delivered/s**: ``N`` / (time from the first call until the receiver's count reaches
   ``N``). A case whose count never reaches ``N`` (records dropped) reports the records it
-  did deliver / (time from the first call until its flush returned), and says so.
+  did deliver / (time from the first call until its flush returned), and says so. For
+  ``fapilog-file``: the lines in the file / (time from the first call until the flush
+  returned, when every record is written).
 * **producer us/rec**: the producer thread's wall time per call, during the burst.
 * **cpu us/rec**: CPU time of the whole case process (producer and background threads)
   per record, from the first call until delivery.
@@ -63,6 +70,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks import _history
 from benchmarks._delivery_common import (
     DEFAULT_ENCODE_LOOPS,
     DEFAULT_RECORDS,
@@ -97,6 +105,8 @@ DELIVERY_CASES: dict[str, str] = {
     "sdk-grpc-bigq": "OTel SDK batch + OTLP/gRPC exporter, queue holds the burst",
     "fapilog-http": "fapilog_otel Container, otlp http/protobuf, defaults",
     "fapilog-grpc": "fapilog_otel Container, otlp grpc, defaults",
+    "fapilog-json": "fapilog_otel Container, otlp http/json, defaults",
+    "fapilog-file": "fapilog_otel Container, file exporter (JSON lines), defaults",
 }
 #: Encode rows: key -> what it is.
 ENCODE_CASES: dict[str, str] = {
@@ -207,6 +217,9 @@ def _delivery_notes(result: DeliveryResult) -> str:
     errors = sum(int(s["receiver_errors"]) for s in result.samples)
     if errors:
         parts.append(f"{errors} undecodable requests")
+    bad_lines = sum(int(s.get("bad_lines", 0)) for s in result.samples)
+    if bad_lines:
+        parts.append(f"{bad_lines} lines not JSON")
     if result.notes:
         parts.append(result.notes)
     return ", ".join(parts)
@@ -462,6 +475,24 @@ def _version(distribution: str) -> str | None:
         return None
 
 
+def history_series(
+    deliveries: Sequence[DeliveryResult], encodes: Sequence[EncodeResult]
+) -> dict[str, _history.Series]:
+    """The measured rows of a run as the history keeps them: delivered/s (higher is
+    better) for the delivery cases, ns per record (lower is better) for the encoders."""
+    series = {
+        r.key: _history.Series(
+            [float(s["delivered_per_s"]) for s in r.samples], unit="rec/s", better="higher"
+        )
+        for r in deliveries
+        if r.status == "ok" and r.samples
+    }
+    series.update(
+        {e.key: _history.Series(e.samples_ns) for e in encodes if e.status == "ok" and e.samples_ns}
+    )
+    return series
+
+
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Command-line options of the suite."""
     parser = argparse.ArgumentParser(
@@ -544,6 +575,13 @@ def main(argv: Sequence[str] = ()) -> int:
             directory=args.results_dir,
         )
         print(f"\nresults: {path}")
+    if _history.is_full_run(
+        quick=args.quick, no_json=args.no_json, size=args.records, default_size=DEFAULT_RECORDS
+    ):
+        print()
+        print(
+            _history.record_run("delivery", history_series(deliveries, encodes), size=args.records)
+        )
     failed = any(r.status == "error" for r in deliveries) or any(
         e.status == "error" for e in encodes
     )

@@ -46,6 +46,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmarks import _history
 from benchmarks._cases import CaseResult, Skipped
 
 if TYPE_CHECKING:
@@ -490,6 +491,16 @@ def main(argv: Sequence[str] = ()) -> int:
             results, records=args.records, repeats=args.repeats, directory=args.results_dir
         )
         print(f"\nresults: {path}")
+    if _history.is_full_run(
+        quick=args.quick, no_json=args.no_json, size=args.records, default_size=DEFAULT_RECORDS
+    ):
+        series = {
+            r.key: _history.Series(r.samples_ns_per_call)
+            for r in results
+            if r.status == "ok" and r.samples_ns_per_call
+        }
+        print()
+        print(_history.record_run("worker", series, size=args.records))
     return 1 if any(r.status == "error" for r in results) else 0
 
 

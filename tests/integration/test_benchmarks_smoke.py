@@ -175,3 +175,30 @@ class TestReceiver:
             k: before_reset[k] for k in ("records", "requests", "errors")
         }
         assert 0 == after_reset["records"]
+
+
+@pytest.mark.integration
+class TestLatencySuite:
+    def test_tiny_run_gives_every_scenario_numbers_and_writes_json(self, tmp_path: Path) -> None:
+        """`python -m benchmarks latency` measures every scenario (numbers, not timings)."""
+        import json
+
+        done = _run_benchmarks(
+            "latency",
+            *("--seconds", "0.2", "--memory-seconds", "1", "--fill", "2000", "-r", "1"),
+            *("--results-dir", str(tmp_path)),
+        )
+        assert 0 == done.returncode, done.stdout + done.stderr
+        rows = _rows(done.stdout)
+        (written,) = tmp_path.glob("latency-*.json")
+        results = {r["key"]: r for r in json.loads(written.read_text())["results"]}
+        keys = ("lat-10k", "lat-100k", "tail", "memory-rss", "memory-queued")
+        for key in (*keys, "scale-idle", "scale-threads", "scale-tasks"):
+            assert re.search(r"\d", rows[key].split(None, 2)[2]), rows[key]
+            assert "ok" == results[key]["status"], results[key]
+            assert all(v is not None for v in results[key]["medians"].values()), results[key]
+        for key in ("lat-10k", "lat-100k"):
+            (sample,) = results[key]["samples"]
+            assert sample["records"] == sample["latency"]["count"] == sample["delivered"]
+        (queued,) = results["memory-queued"]["samples"]
+        assert queued["rss_bytes_per_record"] > 0 and queued["tracemalloc_bytes_per_record"] > 0
