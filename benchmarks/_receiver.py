@@ -30,37 +30,37 @@ The HTTP side is an :mod:`asyncio` protocol with a small HTTP/1.1 parser rather 
 :mod:`http.server`: a benchmark client sends thousands of requests per second on a few
 keep-alive connections, and the receiver must not be what limits the measured rate (see
 :func:`measure` and ``python -m benchmarks._receiver --self-test``).
+
+This module runs the process and starts, reads and stops it from another one
+(:class:`Receiver`, :class:`ReceiverControl`). The parts it is made of live next to it:
+:mod:`benchmarks._receiver_http` (the HTTP/1.1 protocol), :mod:`benchmarks._receiver_grpc`
+(the gRPC server), :mod:`benchmarks._receiver_counting` (decoding and counting) and
+:mod:`benchmarks._receiver_latency` (the latency samples).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
-import gzip
 import http.client
 import json
-import math
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import zlib
-from array import array
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from google.protobuf import json_format
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsServiceRequest,
-    ExportLogsServiceResponse,
-)
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+from benchmarks._receiver_counting import Counters, count_records
+from benchmarks._receiver_grpc import start_grpc
+from benchmarks._receiver_http import LOGS_PATH, HttpProtocol
+from benchmarks._receiver_latency import LatencyRecorder, nearest_rank
 
 __all__ = [
     "Counters",
@@ -73,434 +73,6 @@ __all__ = [
     "nearest_rank",
 ]
 
-LOGS_PATH = "/v1/logs"
-GRPC_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
-MAX_BODY = 64 * 1024 * 1024
-MAX_HEAD = 64 * 1024
-WAIT_POLL_S = 0.0005
-LATENCY_CAPACITY = 4_000_000
-
-_EMPTY_RESPONSE: bytes = ExportLogsServiceResponse().SerializeToString()
-
-
-def count_records(payload: bytes) -> int:
-    """Decode one OTLP ``ExportLogsServiceRequest`` and return how many log records it holds.
-
-    Raises:
-        google.protobuf.message.DecodeError: ``payload`` is not a valid request.
-    """
-    return _count(ExportLogsServiceRequest.FromString(payload))
-
-
-def decode_request(payload: bytes) -> ExportLogsServiceRequest:
-    """Decode an OTLP request body: protobuf, or OTLP/JSON (a body starting with ``{``).
-
-    OTLP/JSON writes trace and span ids in hex where the protobuf JSON mapping expects
-    base64, so they are converted before the official ``json_format`` parser runs.
-    """
-    if payload[:1] != b"{":
-        return ExportLogsServiceRequest.FromString(payload)
-    document = _hex_ids_to_base64(json.loads(payload))
-    return json_format.ParseDict(document, ExportLogsServiceRequest())
-
-
-def _hex_ids_to_base64(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_hex_ids_to_base64(item) for item in value]
-    if isinstance(value, dict):
-        return {
-            key: base64.b64encode(bytes.fromhex(item)).decode()
-            if key in ("traceId", "spanId") and isinstance(item, str)
-            else _hex_ids_to_base64(item)
-            for key, item in value.items()
-        }
-    return value
-
-
-def _count(request: ExportLogsServiceRequest) -> int:
-    """How many log records a decoded request holds."""
-    return sum(
-        len(scope_logs.log_records)
-        for resource_logs in request.resource_logs
-        for scope_logs in resource_logs.scope_logs
-    )
-
-
-class LatencyRecorder:
-    """Delivery latency per record: arrival time minus the send time the record carries.
-
-    Args:
-        attribute: The attribute holding the sender's ``time.time_ns()``.
-        capacity: Most samples kept between resets (8 bytes each); later ones are counted
-            in ``over_capacity`` only.
-    """
-
-    def __init__(self, attribute: str, capacity: int = LATENCY_CAPACITY) -> None:
-        self.attribute = attribute
-        self._capacity = capacity
-        self._lock = threading.Lock()
-        self._samples = array("q")
-        self._missing = 0
-        self._over = 0
-
-    def add(self, request: ExportLogsServiceRequest, arrived_ns: int) -> None:
-        """Add the latency of every record in ``request``; ``arrived_ns`` is its arrival."""
-        key = self.attribute
-        found: list[int] = []
-        missing = 0
-        for resource_logs in request.resource_logs:
-            for scope_logs in resource_logs.scope_logs:
-                records = scope_logs.log_records
-                # A scope whose first record lacks the attribute is another workload's.
-                if not records or not any(kv.key == key for kv in records[0].attributes):
-                    missing += len(records)
-                    continue
-                for record in records:
-                    for kv in record.attributes:
-                        if kv.key == key:
-                            found.append(arrived_ns - kv.value.int_value)
-                            break
-                    else:
-                        missing += 1
-        with self._lock:
-            self._missing += missing
-            room = self._capacity - len(self._samples)
-            self._samples.extend(found[:room] if room < len(found) else found)
-            self._over += max(0, len(found) - room)
-
-    def reset(self) -> None:
-        """Forget every sample."""
-        with self._lock:
-            self._samples = array("q")
-            self._missing = self._over = 0
-
-    def summary(self) -> dict[str, Any]:
-        """Count, min, p50, p99, p99.9 and max in ns (``None`` when there is no sample)."""
-        with self._lock:
-            ordered = sorted(self._samples)
-            missing, over = self._missing, self._over
-        n = len(ordered)
-        return {
-            "count": n,
-            "missing": missing,
-            "over_capacity": over,
-            "min_ns": ordered[0] if n else None,
-            "p50_ns": nearest_rank(ordered, 0.5),
-            "p99_ns": nearest_rank(ordered, 0.99),
-            "p999_ns": nearest_rank(ordered, 0.999),
-            "max_ns": nearest_rank(ordered, 1.0),
-            "mean_ns": sum(ordered) / n if n else None,
-        }
-
-
-def nearest_rank(ordered: Sequence[int], q: float) -> int | None:
-    """The nearest-rank ``q`` quantile (0 < q <= 1) of sorted values; ``None`` if empty."""
-    n = len(ordered)
-    return ordered[min(n - 1, max(0, math.ceil(q * n - 1e-9) - 1))] if n else None
-
-
-class Counters:
-    """What the receiver has counted since the last reset; shared by both transports."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.records = 0
-        self.requests = 0
-        self.bytes = 0
-        self.errors = 0
-
-    def add(self, records: int, wire_bytes: int) -> None:
-        """Count one decoded request."""
-        with self._lock:
-            self.records += records
-            self.requests += 1
-            self.bytes += wire_bytes
-
-    def error(self) -> None:
-        """Count one request that could not be decoded."""
-        with self._lock:
-            self.errors += 1
-
-    def snapshot(self) -> dict[str, int]:
-        """The counters as a plain dict."""
-        with self._lock:
-            return {
-                "records": self.records,
-                "requests": self.requests,
-                "bytes": self.bytes,
-                "errors": self.errors,
-            }
-
-    def reset(self) -> dict[str, int]:
-        """Set every counter to zero and return what they were."""
-        with self._lock:
-            before = {
-                "records": self.records,
-                "requests": self.requests,
-                "bytes": self.bytes,
-                "errors": self.errors,
-            }
-            self.records = self.requests = self.bytes = self.errors = 0
-            return before
-
-
-def _decompress(body: bytes, encoding: str) -> bytes:
-    """Undo a ``Content-Encoding``; raise ``ValueError`` for one we do not accept."""
-    if not encoding or encoding == "identity":
-        return body
-    if encoding in ("gzip", "x-gzip"):
-        return gzip.decompress(body)
-    if encoding == "deflate":
-        return zlib.decompress(body)
-    raise ValueError(f"unsupported content-encoding {encoding!r}")
-
-
-def _response(status: str, body: bytes = b"", content_type: str = "", close: bool = False) -> bytes:
-    """One complete HTTP/1.1 response."""
-    head = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}"]
-    if content_type:
-        head.append(f"Content-Type: {content_type}")
-    if close:
-        head.append("Connection: close")
-    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
-
-
-_OK_EMPTY = _response("200 OK", _EMPTY_RESPONSE, "application/x-protobuf")
-
-
-def _json_response(document: dict[str, Any], close: bool = False) -> bytes:
-    """A 200 response with a JSON body."""
-    return _response("200 OK", json.dumps(document).encode(), "application/json", close)
-
-
-class _Request:
-    """The parts of a parsed request head the receiver looks at."""
-
-    __slots__ = ("chunked", "close", "content_length", "encoding", "method", "target")
-
-    def __init__(self, method: str, target: str, headers: dict[str, str], http10: bool) -> None:
-        self.method = method
-        self.target = target
-        self.encoding = headers.get("content-encoding", "").strip().lower()
-        self.chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-        self.content_length = int(headers.get("content-length", "0") or "0")
-        connection = headers.get("connection", "").lower()
-        self.close = "close" in connection or (http10 and "keep-alive" not in connection)
-
-
-class _BadRequest(Exception):
-    """The bytes on a connection are not HTTP/1.1 we understand; the connection is closed."""
-
-
-class _HttpProtocol(asyncio.Protocol):
-    """One HTTP/1.1 connection: parses requests from the byte stream and answers in order."""
-
-    def __init__(self, counters: Counters, latency: LatencyRecorder | None = None) -> None:
-        self._counters = counters
-        self._latency = latency
-        self._arrived_ns = 0
-        self._buffer = bytearray()
-        self._transport: asyncio.Transport | None = None
-        self._head: _Request | None = None
-        self._chunks: list[bytes] = []
-        self._waiting: asyncio.Task[None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._transport = None
-        if self._waiting is not None:
-            self._waiting.cancel()
-
-    def data_received(self, data: bytes) -> None:
-        self._arrived_ns = time.time_ns()
-        self._buffer += data
-        if self._waiting is None:
-            self._process()
-
-    def _process(self) -> None:
-        """Handle every complete request in the buffer (stops at a pending ``/wait``)."""
-        transport = self._transport
-        out: list[bytes] = []
-        try:
-            while transport is not None and self._waiting is None:
-                request, body = self._next_request()
-                if request is None or body is None:
-                    break
-                reply = self._handle(request, body)
-                if reply is None:
-                    break
-                out.append(reply)
-                if request.close:
-                    transport.write(b"".join(out))
-                    transport.close()
-                    return
-        except _BadRequest as exc:
-            out.append(_response("400 Bad Request", str(exc).encode(), "text/plain", close=True))
-            if transport is not None:
-                transport.write(b"".join(out))
-                transport.close()
-            return
-        if out and transport is not None:
-            transport.write(b"".join(out) if len(out) > 1 else out[0])
-
-    def _next_request(self) -> tuple[_Request | None, bytes | None]:
-        """Take one complete request off the buffer, or return ``(head, None)``."""
-        buffer = self._buffer
-        if self._head is None:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buffer) > MAX_HEAD:
-                    raise _BadRequest("request head too large")
-                return None, None
-            self._head = self._parse_head(bytes(buffer[:end]))
-            del buffer[: end + 4]
-        head = self._head
-        if head.chunked:
-            body = self._take_chunked()
-            if body is None:
-                return head, None
-        else:
-            if len(buffer) < head.content_length:
-                return head, None
-            body = bytes(buffer[: head.content_length])
-            del buffer[: head.content_length]
-        self._head = None
-        return head, body
-
-    @staticmethod
-    def _parse_head(raw: bytes) -> _Request:
-        """Parse a request line and headers."""
-        try:
-            lines = raw.decode("latin-1").split("\r\n")
-            method, target, version = lines[0].split(" ", 2)
-            headers: dict[str, str] = {}
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            request = _Request(method, target, headers, version == "HTTP/1.0")
-        except ValueError as exc:
-            raise _BadRequest(f"malformed request head: {exc}") from exc
-        if request.content_length < 0 or request.content_length > MAX_BODY:
-            raise _BadRequest("bad content-length")
-        return request
-
-    def _take_chunked(self) -> bytes | None:
-        """Decode a chunked body once all of it (with the trailer) is buffered."""
-        buffer = self._buffer
-        while True:
-            line_end = buffer.find(b"\r\n")
-            if line_end < 0:
-                return None
-            try:
-                size = int(bytes(buffer[:line_end]).split(b";", 1)[0], 16)
-            except ValueError as exc:
-                raise _BadRequest("bad chunk size") from exc
-            if size == 0:
-                trailer_end = buffer.find(b"\r\n\r\n", line_end)
-                if trailer_end < 0:
-                    return None
-                del buffer[: trailer_end + 4]
-                body = b"".join(self._chunks)
-                self._chunks = []
-                return body
-            if len(buffer) < line_end + 2 + size + 2:
-                return None
-            self._chunks.append(bytes(buffer[line_end + 2 : line_end + 2 + size]))
-            del buffer[: line_end + 2 + size + 2]
-
-    def _handle(self, request: _Request, body: bytes) -> bytes | None:
-        """Answer one request; ``None`` means a ``/wait`` task will answer it later."""
-        path, _, query = request.target.partition("?")
-        if request.method == "POST" and path == LOGS_PATH:
-            try:
-                decoded = decode_request(_decompress(body, request.encoding))
-            except Exception as exc:
-                self._counters.error()
-                return _response("400 Bad Request", repr(exc).encode(), "text/plain")
-            if self._latency is not None:
-                self._latency.add(decoded, self._arrived_ns)
-            self._counters.add(_count(decoded), len(body))
-            return _OK_EMPTY
-        if request.method == "GET" and path == "/count":
-            return _json_response(self._counters.snapshot(), request.close)
-        if request.method == "POST" and path == "/reset":
-            if self._latency is not None:
-                self._latency.reset()
-            return _json_response(self._counters.reset(), request.close)
-        if request.method == "GET" and path == "/latency" and self._latency is not None:
-            return _json_response(self._latency.summary(), request.close)
-        if request.method == "GET" and path == "/wait":
-            params = parse_qs(urlsplit(request.target).query or query)
-            try:
-                target = int(params["records"][0])
-                timeout = float(params.get("timeout", ["10"])[0])
-            except (KeyError, ValueError):
-                return _response("400 Bad Request", b"records=N required", "text/plain")
-            self._waiting = asyncio.get_running_loop().create_task(
-                self._wait(target, timeout, request.close)
-            )
-            return None
-        return _response("404 Not Found", b"", "text/plain", request.close)
-
-    async def _wait(self, target: int, timeout: float, close: bool) -> None:
-        """Answer a ``/wait`` once the count reaches ``target`` or ``timeout`` passes."""
-        deadline = time.monotonic() + timeout
-        counters = self._counters
-        while counters.records < target and time.monotonic() < deadline:
-            await asyncio.sleep(WAIT_POLL_S)
-        document: dict[str, Any] = dict(counters.snapshot())
-        document["reached"] = document["records"] >= target
-        self._waiting = None
-        transport = self._transport
-        if transport is None:
-            return
-        transport.write(_json_response(document, close))
-        if close:
-            transport.close()
-        else:
-            self._process()
-
-
-def _start_grpc(
-    counters: Counters, port: int, workers: int, latency: LatencyRecorder | None
-) -> tuple[Any, int]:
-    """Start the OTLP/gRPC server; return it and the port it listens on."""
-    import grpc
-
-    def export(payload: bytes, context: Any) -> bytes:
-        arrived_ns = time.time_ns()
-        try:
-            decoded = ExportLogsServiceRequest.FromString(payload)
-        except Exception as exc:
-            counters.error()
-            context.set_code(grpc.StatusCode.INVALID_ARGUMENT)
-            context.set_details(repr(exc))
-            return _EMPTY_RESPONSE
-        if latency is not None:
-            latency.add(decoded, arrived_ns)
-        counters.add(_count(decoded), len(payload))
-        return _EMPTY_RESPONSE
-
-    handler = grpc.method_handlers_generic_handler(
-        GRPC_SERVICE,
-        {
-            "Export": grpc.unary_unary_rpc_method_handler(
-                export, request_deserializer=None, response_serializer=None
-            )
-        },
-    )
-    server = grpc.server(
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),
-        handlers=(handler,),
-        options=(("grpc.max_receive_message_length", MAX_BODY),),
-    )
-    bound = server.add_insecure_port(f"127.0.0.1:{port}")
-    server.start()
-    return server, bound
-
 
 async def _serve(args: argparse.Namespace) -> None:
     """Run both servers until a signal (or stdin EOF, if asked) says stop."""
@@ -508,12 +80,12 @@ async def _serve(args: argparse.Namespace) -> None:
     latency = LatencyRecorder(args.latency_attribute) if args.latency_attribute else None
     loop = asyncio.get_running_loop()
     http_server = await loop.create_server(
-        lambda: _HttpProtocol(counters, latency), "127.0.0.1", args.http_port, backlog=128
+        lambda: HttpProtocol(counters, latency), "127.0.0.1", args.http_port, backlog=128
     )
     http_port = http_server.sockets[0].getsockname()[1]
     grpc_server, grpc_port = (None, 0)
     if args.grpc_port >= 0:
-        grpc_server, grpc_port = _start_grpc(counters, args.grpc_port, args.grpc_workers, latency)
+        grpc_server, grpc_port = start_grpc(counters, args.grpc_port, args.grpc_workers, latency)
 
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
