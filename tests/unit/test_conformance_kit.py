@@ -409,7 +409,7 @@ class TestKitCatchesBrokenPlugins:
         with pytest.raises(AssertionError, match="huge_str"):
             suite.test_export_accepts_every_value_kind()
         with pytest.raises(AssertionError, match="exported"):
-            suite.test_every_value_kind_is_exported_and_accounted()
+            suite.test_every_value_kind_goes_through_and_is_accounted()
 
     def test_check_processor_lists_every_failed_check(self) -> None:
         """check_processor raises one AssertionError naming each failed check."""
