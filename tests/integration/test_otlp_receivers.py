@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import grpc
 import otlp_receivers
 import pytest
+import rotel_collector
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 from opentelemetry.proto.common.v1 import common_pb2
@@ -515,11 +516,11 @@ class TestRotelCollector:
         self, grpc_receiver: GrpcReceiver, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """When a picked port was taken meanwhile, rotel is started again on new ports."""
-        real_free_port = otlp_receivers.free_port
+        real_free_port = rotel_collector.free_port
         with socket.create_server(("127.0.0.1", 0)) as taken:
             busy = taken.getsockname()[1]
             picks = iter([busy])
-            monkeypatch.setattr(otlp_receivers, "free_port", lambda: next(picks, real_free_port()))
+            monkeypatch.setattr(rotel_collector, "free_port", lambda: next(picks, real_free_port()))
 
             with (
                 RotelCollector(grpc_receiver.endpoint) as rotel,
