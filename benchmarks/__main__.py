@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from benchmarks import callsite, delivery, latency, worker
+from benchmarks import _report, callsite, delivery, latency, worker
 
 SUITES = ("callsite", "delivery", "worker", "latency")
 _DELIVERY_ONLY_OPTIONS = ("--encode-loops",)
@@ -35,7 +35,7 @@ def _split_options(argv: Sequence[str]) -> tuple[list[str], list[str], set[str] 
         name, has_value, value = arg.partition("=")
         if name == "--only":
             raw = value if has_value else (args.pop(0) if args else "")
-            only = (only or set()) | {key.strip() for key in raw.split(",") if key.strip()}
+            only = (only or set()) | _report.wanted_keys(raw)
         elif name in _DELIVERY_ONLY_OPTIONS:
             delivery_extra.append(arg)
             if not has_value and args:
@@ -58,8 +58,7 @@ def _run_all(argv: Sequence[str]) -> int:
     if only is not None:
         unknown = only - callsite_keys - delivery_keys - worker_keys - latency_keys
         if unknown:
-            print(f"unknown case keys: {', '.join(sorted(unknown))}", file=sys.stderr)
-            return 2
+            return _report.reject_unknown(unknown)
     worst = 0
     ran = False
     for run, keys, suite_argv in (

@@ -8,10 +8,11 @@ Usage (the parent passes these; nobody else needs to)::
 ``CASE`` is a delivery case key (``sdk-http``, ``fapilog-grpc``...), which logs ``RECORDS``
 records into that library's pipeline and measures their delivery to the receiver on the
 given ports (``fapilog-file``: to a JSON-lines file, counted by reading it back), or
-``encode``, which times every encoder on one batch. Either way the process
-prints one result line (:func:`benchmarks._delivery_common.format_result`) and exits 0; a
-case that cannot run here reports ``"status": "unavailable"`` and why. ``--lifeline`` is
-the read end of a pipe held by the parent: when it closes, this process exits at once.
+``encode``, which times every encoder on one batch (:mod:`benchmarks._delivery_encode`).
+Either way the process prints one result line (:func:`benchmarks._children.print_result`)
+and exits 0; a case that cannot run here reports ``"status": "unavailable"`` and why.
+``--lifeline`` is the read end of a pipe held by the parent: when it closes, this process
+exits at once.
 """
 
 from __future__ import annotations
@@ -23,33 +24,26 @@ import os
 import resource
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
+from benchmarks._children import print_result, watch_lifeline
 from benchmarks._delivery_common import (
     DEFAULT_ENCODE_LOOPS,
     DEFAULT_RECORDS,
-    ENCODE_BATCH,
     WARMUP_RECORDS,
-    format_result,
+    Unavailable,
 )
-from benchmarks._receiver import ReceiverControl, count_records
+from benchmarks._delivery_encode import measure_encode
+from benchmarks._receiver import ReceiverControl
 
 __all__ = ["Pipeline", "Unavailable", "main"]
 
 FLUSH_TIMEOUT_S = 120.0
 SETTLE_POLL_S = 0.25
-
-
-class Unavailable(Exception):
-    """A case cannot run here (its library or one of its parts is missing)."""
-
-
-# -- the delivery cases ------------------------------------------------------------------------
 
 
 @dataclass
@@ -222,6 +216,50 @@ def _since(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return delta
 
 
+@dataclass(frozen=True)
+class _Burst:
+    """One timed burst: the pipeline's counters before it, and its clocks (ns).
+
+    Attributes:
+        before: The pipeline's notes before the burst (to subtract the warm-up).
+        cpu_start: Process CPU time at the first call.
+        start: Wall time at the first call.
+        produced: Wall time after the last call returned.
+        flushed: Wall time after the flush returned.
+        flush_ok: Whether the flush said everything was exported.
+    """
+
+    before: dict[str, Any]
+    cpu_start: int
+    start: int
+    produced: int
+    flushed: int
+    flush_ok: bool
+
+    def timings(self, *, records: int, delivered: int, end: int, cpu_end: int) -> dict[str, Any]:
+        """The burst's rates and times, delivery counted until ``end`` (wall, ns)."""
+        return {
+            "delivered_per_s": delivered / ((end - self.start) / 1e9),
+            "producer_ns_per_record": (self.produced - self.start) / records,
+            "cpu_ns_per_record": (cpu_end - self.cpu_start) / records,
+            "seconds_to_delivered": (end - self.start) / 1e9,
+            "flush_ok": self.flush_ok,
+        }
+
+
+def _burst(pipeline: Pipeline, records: int) -> _Burst:
+    """Log ``records`` as fast as the pipeline takes them, then flush it; clock both."""
+    before = pipeline.notes()
+    gc.collect()
+
+    cpu_start = time.process_time_ns()
+    start = time.perf_counter_ns()
+    pipeline.run(records)
+    produced = time.perf_counter_ns()
+    flush_ok = bool(pipeline.flush(FLUSH_TIMEOUT_S))
+    return _Burst(before, cpu_start, start, produced, time.perf_counter_ns(), flush_ok)
+
+
 def _measure_delivery(case: str, records: int, http_port: int, grpc_port: int) -> dict[str, Any]:
     """Run one delivery case in this process; return what it measured."""
     control = ReceiverControl(http_port)
@@ -233,17 +271,9 @@ def _measure_delivery(case: str, records: int, http_port: int, grpc_port: int) -
         if not warmed["reached"] and control.count()["errors"]:
             raise RuntimeError(f"the receiver rejected requests of case {case}")
         control.reset()
-        before = pipeline.notes()
-        gc.collect()
-
-        cpu_start = time.process_time_ns()
-        start = time.perf_counter_ns()
-        pipeline.run(records)
-        produced = time.perf_counter_ns()
-        flushed_ok = pipeline.flush(FLUSH_TIMEOUT_S)
-        flushed = time.perf_counter_ns()
+        burst = _burst(pipeline, records)
         reply = _wait_settled(control, records, 30.0)
-        end = time.perf_counter_ns() if reply["reached"] else flushed
+        end = time.perf_counter_ns() if reply["reached"] else burst.flushed
         cpu_end = time.process_time_ns()
     finally:
         shutdown_ok = pipeline.shutdown()
@@ -258,14 +288,10 @@ def _measure_delivery(case: str, records: int, http_port: int, grpc_port: int) -
         "complete": delivered == records,
         "requests": int(reply["requests"]),
         "receiver_errors": int(after["errors"]),
-        "delivered_per_s": delivered / ((end - start) / 1e9),
-        "producer_ns_per_record": (produced - start) / records,
-        "cpu_ns_per_record": (cpu_end - cpu_start) / records,
-        "seconds_to_delivered": (end - start) / 1e9,
-        "flush_ok": bool(flushed_ok),
+        **burst.timings(records=records, delivered=delivered, end=end, cpu_end=cpu_end),
         "shutdown_ok": shutdown_ok is not False,
         "max_rss_kib": _peak_rss_kib(),
-        "pipeline": _since(before, pipeline.notes()),
+        "pipeline": _since(burst.before, pipeline.notes()),
     }
 
 
@@ -307,15 +333,7 @@ def _measure_file(records: int) -> dict[str, Any]:
             pipeline.run(WARMUP_RECORDS)
             pipeline.flush(FLUSH_TIMEOUT_S)
             os.truncate(path, 0)
-            before = pipeline.notes()
-            gc.collect()
-
-            cpu_start = time.process_time_ns()
-            start = time.perf_counter_ns()
-            pipeline.run(records)
-            produced = time.perf_counter_ns()
-            flushed_ok = pipeline.flush(FLUSH_TIMEOUT_S)
-            end = time.perf_counter_ns()
+            burst = _burst(pipeline, records)
             cpu_end = time.process_time_ns()
         finally:
             shutdown_ok = pipeline.shutdown()
@@ -334,215 +352,12 @@ def _measure_file(records: int) -> dict[str, Any]:
         "requests": 0,
         "receiver_errors": 0,
         "bad_lines": bad_lines,
-        "delivered_per_s": delivered / ((end - start) / 1e9),
-        "producer_ns_per_record": (produced - start) / records,
-        "cpu_ns_per_record": (cpu_end - cpu_start) / records,
-        "seconds_to_delivered": (end - start) / 1e9,
-        "flush_ok": bool(flushed_ok),
+        **burst.timings(records=records, delivered=delivered, end=burst.flushed, cpu_end=cpu_end),
         "shutdown_ok": shutdown_ok is not False,
         "max_rss_kib": _peak_rss_kib(),
         "bytes_per_record": size / delivered if delivered else None,
-        "pipeline": _since(before, pipeline.notes()),
+        "pipeline": _since(burst.before, pipeline.notes()),
     }
-
-
-# -- the encode micro-case ---------------------------------------------------------------------
-
-
-def _fapilog_records(n: int) -> list[Any]:
-    """``n`` fapilog records as the worker hands them to an exporter."""
-    from opentelemetry.sdk.resources import Resource
-
-    from fapilog_otel.record import LogRecord, Scope, Severity
-
-    resource_ = Resource.create({"service.name": "bench"})
-    scope = Scope("bench")
-    now = time.time_ns()
-    return [
-        LogRecord(
-            timestamp=now + i,
-            severity_number=Severity.INFO,
-            severity_text="INFO",
-            body="message",
-            attributes={"a": "x", "b": 1, "c": True},
-            scope=scope,
-            resource=resource_,
-        )
-        for i in range(n)
-    ]
-
-
-def _sdk_records(n: int) -> list[Any]:
-    """``n`` SDK records, captured from a provider as its exporters receive them."""
-    from opentelemetry._logs import SeverityNumber
-    from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
-    from opentelemetry.sdk.resources import Resource
-
-    exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
-    provider = LoggerProvider(
-        resource=Resource.create({"service.name": "bench"}), shutdown_on_exit=False
-    )
-    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    logger = provider.get_logger("bench")
-    for _ in range(n):
-        logger.emit(
-            body="message",
-            attributes={"a": "x", "b": 1, "c": True},
-            severity_number=SeverityNumber.INFO,
-            severity_text="INFO",
-        )
-    records = list(exporter.get_finished_logs())
-    provider.shutdown()
-    return records
-
-
-def _upb_encoder() -> Callable[[Sequence[Any]], bytes]:
-    """Encode fapilog records by building the request with the official protobuf classes.
-
-    The straightforward way, with the cheapest upb idioms (``add()`` and assignment rather
-    than building messages and copying them in): grouping by resource and scope, one
-    ``LogRecord`` message and one ``KeyValue`` per attribute for each record.
-    """
-    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-
-    def set_value(target: Any, value: Any) -> None:
-        if isinstance(value, bool):
-            target.bool_value = value
-        elif isinstance(value, int):
-            target.int_value = value
-        elif isinstance(value, float):
-            target.double_value = value
-        else:
-            target.string_value = value if isinstance(value, str) else str(value)
-
-    def encode(records: Sequence[Any]) -> bytes:
-        request = ExportLogsServiceRequest()
-        resources: dict[int, Any] = {}
-        scopes: dict[tuple[int, Any], Any] = {}
-        for record in records:
-            resource_key = id(record.resource)
-            resource_logs = resources.get(resource_key)
-            if resource_logs is None:
-                resource_logs = resources[resource_key] = request.resource_logs.add()
-                for key, value in record.resource.attributes.items():
-                    attribute = resource_logs.resource.attributes.add()
-                    attribute.key = key
-                    set_value(attribute.value, value)
-            scope_logs = scopes.get((resource_key, record.scope))
-            if scope_logs is None:
-                scope_logs = scopes[(resource_key, record.scope)] = resource_logs.scope_logs.add()
-                scope_logs.scope.name = record.scope.name
-            out = scope_logs.log_records.add()
-            out.time_unix_nano = record.timestamp
-            out.observed_time_unix_nano = record.observed_timestamp
-            out.severity_number = record.severity_number
-            if record.severity_text:
-                out.severity_text = record.severity_text
-            set_value(out.body, record.body)
-            for key, value in record.attributes.items():
-                attribute = out.attributes.add()
-                attribute.key = key
-                set_value(attribute.value, value)
-        payload: bytes = request.SerializeToString()
-        return payload
-
-    return encode
-
-
-@dataclass
-class _Encoder:
-    """One encode row, set up: the timed call and how to get request bodies from its result."""
-
-    encode: Callable[[], object]
-    bodies: Callable[[object], list[bytes]]
-
-
-def _single_body(result: object) -> list[bytes]:
-    """The body of an encoder that returns one request's bytes."""
-    assert isinstance(result, bytes)
-    return [result]
-
-
-def _encode_fapilog() -> _Encoder:
-    """fapilog's hand-written encoder (its caches warm up on the first calls, as in use)."""
-    try:
-        encoder = importlib.import_module("fapilog_otel.otlp._protobuf").ProtobufEncoder()
-    except (ImportError, AttributeError) as exc:
-        raise Unavailable(f"fapilog_otel.otlp._protobuf not available: {exc!r}") from exc
-    records = _fapilog_records(ENCODE_BATCH)
-    return _Encoder(
-        encode=lambda: encoder.encode(records),
-        bodies=lambda result: [body for body, _ in getattr(result, "requests", ())],
-    )
-
-
-def _encode_upb() -> _Encoder:
-    """The official protobuf classes, built per record from the same fapilog records."""
-    encode = _upb_encoder()
-    records = _fapilog_records(ENCODE_BATCH)
-    return _Encoder(encode=lambda: encode(records), bodies=_single_body)
-
-
-def _encode_sdk() -> _Encoder:
-    """The SDK exporters' encoder, from records as the SDK's exporters receive them."""
-    from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
-
-    records = _sdk_records(ENCODE_BATCH)
-    return _Encoder(encode=lambda: encode_logs(records).SerializeToString(), bodies=_single_body)
-
-
-_ENCODERS: dict[str, Callable[[], _Encoder]] = {
-    "encode-fapilog": _encode_fapilog,
-    "encode-upb": _encode_upb,
-    "encode-sdk": _encode_sdk,
-}
-
-
-def _measure_encode(loops: int) -> dict[str, Any]:
-    """Time each encoder on a batch of 512 records; ns per record, or why not.
-
-    Each encoder's output is decoded with the official classes first: a row whose requests
-    do not hold exactly the 512 records is an error, not a number.
-    """
-    rows: dict[str, Any] = {}
-    for key, setup in _ENCODERS.items():
-        try:
-            encoder = setup()
-            bodies = encoder.bodies(encoder.encode())
-            decoded = sum(count_records(body) for body in bodies)
-            for _ in range(3):
-                encoder.encode()
-            encode = encoder.encode
-            gc.collect()
-            start = time.perf_counter_ns()
-            for _ in repeat(None, loops):
-                encode()
-            elapsed = time.perf_counter_ns() - start
-        except Unavailable as exc:
-            rows[key] = {"status": "unavailable", "notes": str(exc)}
-            continue
-        except Exception as exc:
-            rows[key] = {"status": "error", "notes": repr(exc)}
-            continue
-        rows[key] = {
-            "status": "ok" if decoded == ENCODE_BATCH else "error",
-            "ns_per_record": elapsed / (loops * ENCODE_BATCH),
-            "request_bytes": sum(len(body) for body in bodies),
-            "notes": "" if decoded == ENCODE_BATCH else f"decodes to {decoded} records",
-        }
-    return {"status": "ok", "rows": rows}
-
-
-def _exit_with_parent(fd: int) -> None:
-    """Exit at once when the parent closes its end of the pipe ``fd`` (or dies)."""
-
-    def watch() -> None:
-        while os.read(fd, 1):
-            pass
-        os._exit(3)
-
-    threading.Thread(target=watch, name="lifeline", daemon=True).start()
 
 
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -563,18 +378,17 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] = ()) -> int:
     """Run one case in this (fresh) process and print its result line."""
     args = _parse_args(argv)
-    if args.lifeline is not None:
-        _exit_with_parent(args.lifeline)
+    watch_lifeline(args.lifeline)
     try:
         if args.case == "encode":
-            result = _measure_encode(args.encode_loops)
+            result = measure_encode(args.encode_loops)
         elif args.case == "fapilog-file":
             result = _measure_file(args.records)
         else:
             result = _measure_delivery(args.case, args.records, args.http_port, args.grpc_port)
     except Unavailable as exc:
         result = {"status": "unavailable", "notes": str(exc)}
-    print(format_result(result), flush=True)
+    print_result(result)
     return 0
 
 

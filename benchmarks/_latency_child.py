@@ -6,7 +6,7 @@ Usage (the parent passes these; nobody else needs to)::
                                         [--http-port P] [--lifeline FD]
 
 ``CASE`` is one of :data:`CASES`. The process prints one result line
-(:func:`benchmarks._delivery_common.format_result`) and exits 0. ``--lifeline`` is the read
+(:func:`benchmarks._children.print_result`) and exits 0. ``--lifeline`` is the read
 end of a pipe held by the parent: when it closes, this process exits at once.
 """
 
@@ -28,7 +28,8 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from benchmarks._delivery_common import WARMUP_RECORDS, format_result
+from benchmarks._children import print_result, watch_lifeline
+from benchmarks._delivery_common import WARMUP_RECORDS
 from benchmarks._receiver import ReceiverControl, nearest_rank
 
 __all__ = ["CASES", "LATENCY_ATTRIBUTE", "main"]
@@ -459,11 +460,6 @@ CASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
 }
 
 
-def _exit_with_parent(fd: int) -> None:
-    """Exit at once when the parent closes its end of the pipe ``fd`` (it never writes)."""
-    threading.Thread(target=lambda: (os.read(fd, 1), os._exit(3)), daemon=True).start()
-
-
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Command-line options of one scenario run."""
     parser = argparse.ArgumentParser(
@@ -482,13 +478,12 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] = ()) -> int:
     """Run one scenario in this (fresh) process and print its result line."""
     args = _parse_args(argv)
-    if args.lifeline is not None:
-        _exit_with_parent(args.lifeline)
+    watch_lifeline(args.lifeline)
     try:
         result = CASES[args.case](args)
     except Exception as exc:
         result = {"status": "error", "notes": repr(exc)}
-    print(format_result(result), flush=True)
+    print_result(result)
     return 0
 
 

@@ -36,24 +36,18 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
-import os
-import platform
-import sys
 import time
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from pathlib import Path
-from typing import Any
 
-from benchmarks import _history
+from benchmarks import _history, _report
 from benchmarks._cases import (
     CASES,
     CaseResult,
     CaseSpec,
     Prepared,
-    Skipped,
 )
+from benchmarks._interleaved import history_series, prepare_all, time_rounds
 
 __all__ = ["CASES", "CaseResult", "CaseSpec", "Prepared", "main", "run_suite"]
 
@@ -62,7 +56,6 @@ DEFAULT_REPEATS = 7
 QUICK_CALLS = 20_000
 QUICK_REPEATS = 3
 WARMUP_CALLS = 2_000
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def _time_once(prepared: Prepared, calls: int) -> float:
@@ -96,31 +89,21 @@ def run_suite(
     """
     results = [CaseResult(spec.key, spec.title, budget_ns=spec.budget_ns) for spec in specs]
     case_calls = {spec.key: spec.calls(calls) for spec in specs}
-    prepared: dict[str, Prepared] = {}
-    for spec, result in zip(specs, results, strict=True):
-        try:
-            ready = spec.prepare()
-            ready.run(min(WARMUP_CALLS, case_calls[spec.key]))
-            ready.settle()
-        except Skipped as exc:
-            result.status, result.notes = "skipped", str(exc)
-            continue
-        except Exception as exc:
-            result.status, result.notes = "error", f"setup: {exc!r}"
-            continue
-        prepared[spec.key] = ready
 
-    for round_no in range(1, repeats + 1):
-        if progress is not None:
-            progress(f"repeat {round_no}/{repeats}")
-        for result in results:
-            timed = prepared.get(result.key)
-            if timed is None or result.status != "ok":
-                continue
-            try:
-                result.samples_ns_per_call.append(_time_once(timed, case_calls[result.key]))
-            except Exception as exc:
-                result.status, result.notes = "error", f"run: {exc!r}"
+    def setup(spec: CaseSpec) -> Prepared:
+        ready = spec.prepare()
+        ready.run(min(WARMUP_CALLS, case_calls[spec.key]))
+        ready.settle()
+        return ready
+
+    prepared = prepare_all(specs, results, setup, skipped="skipped")
+    time_rounds(
+        results,
+        prepared,
+        lambda timed, result: _time_once(timed, case_calls[result.key]),
+        repeats=repeats,
+        progress=progress,
+    )
 
     for result in results:
         case = prepared.get(result.key)
@@ -140,43 +123,6 @@ def run_suite(
     return results
 
 
-def _version(distribution: str) -> str | None:
-    """Installed version of a distribution, or ``None``."""
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def machine_info() -> dict[str, Any]:
-    """What the numbers depend on: interpreter, platform, CPUs, library versions."""
-    return {
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "gil_switch_interval_s": sys.getswitchinterval(),
-        "versions": {
-            name: _version(name)
-            for name in (
-                "fapilog-otel",
-                "opentelemetry-sdk",
-                "structlog",
-                "loguru",
-                "fapilog",
-                "orjson",
-            )
-        },
-    }
-
-
-def _fmt_ns(value: float | None) -> str:
-    """Nanoseconds for the table."""
-    return "-" if value is None else f"{value:,.0f}"
-
-
 def format_table(results: Sequence[CaseResult]) -> str:
     """Render the results as a fixed-width text table with a ratio to case (a)."""
     base = next((r.median for r in results if r.key == "a"), None)
@@ -187,71 +133,44 @@ def format_table(results: Sequence[CaseResult]) -> str:
         if r.status != "ok" or median is None:
             rows.append((r.key, r.title, r.status, "", "", "", r.notes))
             continue
-        ratio = f"{median / base:.2f}x" if base else "n/a"
+        ratio = _report.ratio_cell(median, base, missing="n/a")
         budget = ""
         if r.budget_ns is not None:
             verdict = "ok" if median <= r.budget_ns else "OVER"
             budget = f"<={r.budget_ns:,.0f} {verdict}"
-        rows.append((r.key, r.title, _fmt_ns(median), _fmt_ns(r.minimum), ratio, budget, r.notes))
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    right = {2, 3, 4}
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            cell.rjust(w) if i in right else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+        fmt_ns = _report.fmt_ns
+        rows.append((r.key, r.title, fmt_ns(median), fmt_ns(r.minimum), ratio, budget, r.notes))
+    return _report.table(header, rows, right={2, 3, 4})
 
 
 def write_json(results: Sequence[CaseResult], *, calls: int, repeats: int, directory: Path) -> Path:
     """Write the run to ``directory/callsite-<UTC timestamp>.json`` and return the path."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"callsite-{stamp}.json"
     base = next((r.median for r in results if r.key == "a"), None)
     case_calls = {spec.key: spec.calls(calls) for spec in CASES}
-    document = {
-        "suite": "callsite",
-        "timestamp": stamp,
-        "machine": machine_info(),
-        "method": {
-            "calls_per_repeat": calls,
-            "repeats": repeats,
-            "interleaved": True,
-            "gc": "enabled; gc.collect() before each repeat",
-            "clock": "time.perf_counter_ns",
-            "statistic": "median of repeats, ns per call",
-        },
-        "results": [
-            {
-                "key": r.key,
-                "title": r.title,
-                "status": r.status,
-                "calls_per_repeat": case_calls.get(r.key, calls),
-                "median_ns": r.median,
-                "min_ns": r.minimum,
-                "samples_ns": r.samples_ns_per_call,
-                "ratio_vs_a": (r.median / base) if (base and r.median is not None) else None,
-                "budget_ns": r.budget_ns,
-                "notes": r.notes,
-            }
-            for r in results
-        ],
+    method = {
+        "calls_per_repeat": calls,
+        "repeats": repeats,
+        "interleaved": True,
+        "gc": "enabled; gc.collect() before each repeat",
+        "clock": "time.perf_counter_ns",
+        "statistic": "median of repeats, ns per call",
     }
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    return path
-
-
-def history_series(results: Sequence[CaseResult]) -> dict[str, _history.Series]:
-    """The measured cases of a run as the history keeps them (ns per call, lower is better)."""
-    return {
-        r.key: _history.Series(r.samples_ns_per_call, unit="ns")
+    rows = [
+        {
+            "key": r.key,
+            "title": r.title,
+            "status": r.status,
+            "calls_per_repeat": case_calls.get(r.key, calls),
+            "median_ns": r.median,
+            "min_ns": r.minimum,
+            "samples_ns": r.samples_ns_per_call,
+            "ratio_vs_a": _report.ratio(r.median, base),
+            "budget_ns": r.budget_ns,
+            "notes": r.notes,
+        }
         for r in results
-        if r.status == "ok" and r.samples_ns_per_call
-    }
+    ]
+    return _report.write_json("callsite", directory, {"method": method, "results": rows})
 
 
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -272,8 +191,7 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only", help="comma list of case keys to run (" + ",".join(c.key for c in CASES) + ")"
     )
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
-    parser.add_argument("--no-json", action="store_true", help="print the table only")
+    _report.add_output_options(parser)
     args = parser.parse_args(list(argv))
     if args.calls is None:
         args.calls = QUICK_CALLS if args.quick else DEFAULT_CALLS
@@ -289,14 +207,13 @@ def main(argv: Sequence[str] = ()) -> int:
     args = _parse_args(argv)
     specs: Sequence[CaseSpec] = CASES
     if args.only:
-        wanted = {key.strip() for key in args.only.split(",") if key.strip()}
+        wanted = _report.wanted_keys(args.only)
         unknown = wanted - {c.key for c in CASES}
         if unknown:
-            print(f"unknown case keys: {', '.join(sorted(unknown))}", file=sys.stderr)
-            return 2
+            return _report.reject_unknown(unknown)
         specs = [c for c in CASES if c.key in wanted]
 
-    info = machine_info()
+    info = _report.machine_info()
     print(
         f"call-site cost per log call: {args.calls:,} calls x {args.repeats} repeats, "
         "repeats interleaved, gc enabled (collected before each repeat)"
@@ -306,12 +223,7 @@ def main(argv: Sequence[str] = ()) -> int:
         f"{info['cpu_count']} CPUs ({info['cpus_usable']} usable); "
         + ", ".join(f"{k} {v or 'missing'}" for k, v in info["versions"].items())
     )
-    results = run_suite(
-        specs,
-        calls=args.calls,
-        repeats=args.repeats,
-        progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
-    )
+    results = run_suite(specs, calls=args.calls, repeats=args.repeats, progress=_report.progress)
     print()
     print(format_table(results))
     if not args.no_json:

@@ -59,24 +59,26 @@ the same message and attributes, only the time stamps differ). The SDK's records
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from benchmarks import _history
+from benchmarks import _history, _report
+from benchmarks._children import run_child
 from benchmarks._delivery_common import (
     DEFAULT_ENCODE_LOOPS,
     DEFAULT_RECORDS,
     ENCODE_BATCH,
     WARMUP_RECORDS,
-    parse_result,
+)
+from benchmarks._delivery_results import (
+    BASELINE,
+    COMPLETE_BASELINE,
+    DeliveryResult,
+    EncodeResult,
+    delivery_notes,
+    format_tables,
+    record_encode,
 )
 from benchmarks._receiver import Receiver, ReceiverControl
 
@@ -92,9 +94,6 @@ __all__ = [
 QUICK_RECORDS = 20_000
 DEFAULT_REPEATS = 3
 QUICK_ENCODE_LOOPS = 40
-BASELINE = "sdk-http"
-COMPLETE_BASELINE = "sdk-http-bigq"
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 _CHILD_MODULE = "benchmarks._delivery_child"
 
 #: Delivery cases in table order: key -> what it is.
@@ -114,115 +113,16 @@ ENCODE_CASES: dict[str, str] = {
     "encode-upb": "opentelemetry.proto classes built per record + SerializeToString()",
     "encode-sdk": "SDK encode_logs(records).SerializeToString()",
 }
+#: Distributions the JSON names beyond those of every suite.
+_VERSIONS = (
+    "opentelemetry-exporter-otlp-proto-http",
+    "opentelemetry-exporter-otlp-proto-grpc",
+    "opentelemetry-proto",
+    "protobuf",
+    "grpcio",
+)
 #: Every key ``--only`` accepts (``encode`` selects all encode rows).
 CASE_KEYS: tuple[str, ...] = (*DELIVERY_CASES, "encode")
-
-
-@dataclass
-class DeliveryResult:
-    """What one delivery case measured over its repeats, or why it did not."""
-
-    key: str
-    title: str
-    status: str = "ok"
-    samples: list[dict[str, Any]] = field(default_factory=list)
-    notes: str = ""
-
-    def median(self, name: str) -> float | None:
-        """Median of one measured quantity over the repeats."""
-        values = [s[name] for s in self.samples if s.get(name) is not None]
-        return statistics.median(values) if values else None
-
-    @property
-    def delivered(self) -> list[int]:
-        """The receiver's count in each repeat."""
-        return [int(s["delivered"]) for s in self.samples]
-
-    @property
-    def records(self) -> int:
-        """Records logged per repeat."""
-        return int(self.samples[0]["records"]) if self.samples else 0
-
-    @property
-    def complete(self) -> bool:
-        """Every repeat delivered every record."""
-        return bool(self.samples) and all(s["complete"] for s in self.samples)
-
-
-@dataclass
-class EncodeResult:
-    """What one encoder measured over the repeats, or why it did not."""
-
-    key: str
-    title: str
-    status: str = "ok"
-    samples_ns: list[float] = field(default_factory=list)
-    request_bytes: int = 0
-    notes: str = ""
-
-    @property
-    def median(self) -> float | None:
-        """Median ns per record over the repeats."""
-        return statistics.median(self.samples_ns) if self.samples_ns else None
-
-
-def _run_child(argv: Sequence[str], timeout: float) -> dict[str, Any]:
-    """Run ``python -m benchmarks._delivery_child ...``; return its result line."""
-    # Configuration from the environment would make the cases differ from run to run.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "FAPILOG_"))}
-    # The case watches the read end of this pipe: end of file means we are gone.
-    lifeline, keep = os.pipe()
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", _CHILD_MODULE, *argv, "--lifeline", str(lifeline)],
-            cwd=Path(__file__).resolve().parents[1],
-            env=env,
-            pass_fds=(lifeline,),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    finally:
-        os.close(lifeline)
-        os.close(keep)
-    result = parse_result(done.stdout)
-    if result is not None:
-        return result
-    tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"status": "error", "notes": f"exit {done.returncode}: {tail}"}
-
-
-def _delivery_notes(result: DeliveryResult) -> str:
-    """The notes column of a delivery row."""
-    if not result.samples:
-        return result.notes
-    parts: list[str] = []
-    delivered = result.delivered
-    low, n = min(delivered), result.records
-    if result.complete:
-        parts.append(f"delivered {n:,}/{n:,}")
-    else:
-        parts.append(f"LOSSY: delivered {low:,}-{max(delivered):,}/{n:,}")
-    if any(not s["flush_ok"] for s in result.samples):
-        parts.append("flush timed out")
-    pipeline = result.samples[-1].get("pipeline") or {}
-    if pipeline:
-        dropped = {k: v for k, v in pipeline.get("dropped", {}).items() if v}
-        parts.append(f"stats exported {pipeline.get('exported', 0):,}")
-        if pipeline.get("failed"):
-            parts.append(f"failed {pipeline['failed']:,}")
-        if dropped:
-            parts.append(f"dropped {dropped}")
-    errors = sum(int(s["receiver_errors"]) for s in result.samples)
-    if errors:
-        parts.append(f"{errors} undecodable requests")
-    bad_lines = sum(int(s.get("bad_lines", 0)) for s in result.samples)
-    if bad_lines:
-        parts.append(f"{bad_lines} lines not JSON")
-    if result.notes:
-        parts.append(result.notes)
-    return ", ".join(parts)
 
 
 def run_suite(
@@ -258,7 +158,8 @@ def run_suite(
                     if progress is not None:
                         progress(f"repeat {round_no}/{repeats}: {row.key}")
                     control.reset()
-                    outcome = _run_child(
+                    outcome = run_child(
+                        _CHILD_MODULE,
                         [
                             row.key,
                             "-n",
@@ -277,111 +178,17 @@ def run_suite(
                 if encodes:
                     if progress is not None:
                         progress(f"repeat {round_no}/{repeats}: encode")
-                    _record_encode(
+                    record_encode(
                         encodes,
-                        _run_child(["encode", "--encode-loops", str(encode_loops)], timeout),
+                        run_child(
+                            _CHILD_MODULE, ["encode", "--encode-loops", str(encode_loops)], timeout
+                        ),
                     )
         finally:
             control.close()
     for row in deliveries:
-        row.notes = _delivery_notes(row) if row.status == "ok" else row.notes
+        row.notes = delivery_notes(row) if row.status == "ok" else row.notes
     return deliveries, encodes
-
-
-def _record_encode(rows: Sequence[EncodeResult], outcome: dict[str, Any]) -> None:
-    """Add one encode child's measurements to the encode rows."""
-    for row in rows:
-        if row.status != "ok":
-            continue
-        if outcome["status"] != "ok":
-            row.status, row.notes = outcome["status"], outcome.get("notes", "")
-            continue
-        measured = outcome["rows"].get(row.key, {"status": "error", "notes": "missing"})
-        if measured["status"] != "ok":
-            row.status, row.notes = measured["status"], measured.get("notes", "")
-            continue
-        row.samples_ns.append(float(measured["ns_per_record"]))
-        row.request_bytes = int(measured["request_bytes"])
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
-    """A fixed-width text table."""
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            cell.rjust(w) if i in right else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(header), rule, *(line(row) for row in rows)])
-
-
-def _ratio(value: float | None, base: float | None) -> str:
-    """``value / base`` for the table."""
-    return f"{value / base:.2f}x" if value is not None and base else "-"
-
-
-def format_tables(deliveries: Sequence[DeliveryResult], encodes: Sequence[EncodeResult]) -> str:
-    """Render the delivery table (and the encode table, if any) as text."""
-    parts: list[str] = []
-    if deliveries:
-        rates = {r.key: r.median("delivered_per_s") for r in deliveries}
-        base, complete_base = rates.get(BASELINE), rates.get(COMPLETE_BASELINE)
-        rows: list[tuple[str, ...]] = []
-        for r in deliveries:
-            rate = rates[r.key]
-            if r.status != "ok" or rate is None:
-                rows.append((r.key, r.status, "", "", "", "", "", "", r.notes))
-                continue
-            producer = r.median("producer_ns_per_record")
-            cpu = r.median("cpu_ns_per_record")
-            rows.append(
-                (
-                    r.key,
-                    f"{rate:,.0f}",
-                    _ratio(rate, base),
-                    _ratio(rate, complete_base),
-                    "-" if producer is None else f"{producer / 1000:.2f}",
-                    "-" if cpu is None else f"{cpu / 1000:.2f}",
-                    f"{min(r.delivered):,}",
-                    f"{(r.median('max_rss_kib') or 0) / 1024:,.0f}",
-                    r.notes,
-                )
-            )
-        header = (
-            "case",
-            "delivered/s",
-            f"vs {BASELINE}",
-            f"vs {COMPLETE_BASELINE}",
-            "producer us/rec",
-            "cpu us/rec",
-            "delivered",
-            "peak MiB",
-            "notes",
-        )
-        parts.append(_table(header, rows, {1, 2, 3, 4, 5, 6, 7}))
-    if encodes:
-        by_key = {r.key: r.median for r in encodes}
-        sdk = by_key.get("encode-sdk")
-        encode_rows: list[tuple[str, ...]] = []
-        for e in encodes:
-            if e.status != "ok" or e.median is None:
-                encode_rows.append((e.key, e.status, "", "", e.notes or e.title))
-                continue
-            encode_rows.append(
-                (
-                    e.key,
-                    f"{e.median:,.0f}",
-                    _ratio(e.median, sdk),
-                    f"{e.request_bytes:,}",
-                    e.title,
-                )
-            )
-        encode_header = ("encode (512/batch)", "ns/record", "vs encode-sdk", "bytes/batch", "what")
-        parts.append(_table(encode_header, encode_rows, {1, 2, 3}))
-    return "\n\n".join(parts)
 
 
 def write_json(
@@ -393,29 +200,8 @@ def write_json(
     directory: Path,
 ) -> Path:
     """Write the run to ``directory/delivery-<UTC timestamp>.json`` and return the path."""
-    from benchmarks.callsite import machine_info
-
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"delivery-{stamp}.json"
     rates = {r.key: r.median("delivered_per_s") for r in deliveries}
-    info = machine_info()
-    info["versions"].update(
-        {
-            name: _version(name)
-            for name in (
-                "opentelemetry-exporter-otlp-proto-http",
-                "opentelemetry-exporter-otlp-proto-grpc",
-                "opentelemetry-proto",
-                "protobuf",
-                "grpcio",
-            )
-        }
-    )
-    document = {
-        "suite": "delivery",
-        "timestamp": stamp,
-        "machine": info,
+    body = {
         "method": {
             "records_per_repeat": records,
             "repeats": repeats,
@@ -434,8 +220,8 @@ def write_json(
                 "median_delivered_per_s": rates[r.key],
                 "median_producer_ns_per_record": r.median("producer_ns_per_record"),
                 "median_cpu_ns_per_record": r.median("cpu_ns_per_record"),
-                "ratio_vs_sdk_http": _ratio_value(rates[r.key], rates.get(BASELINE)),
-                "ratio_vs_sdk_http_bigq": _ratio_value(rates[r.key], rates.get(COMPLETE_BASELINE)),
+                "ratio_vs_sdk_http": _report.ratio(rates[r.key], rates.get(BASELINE)),
+                "ratio_vs_sdk_http_bigq": _report.ratio(rates[r.key], rates.get(COMPLETE_BASELINE)),
                 "complete": r.complete,
                 "samples": r.samples,
                 "notes": r.notes,
@@ -456,23 +242,7 @@ def write_json(
             for e in encodes
         ],
     }
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    return path
-
-
-def _ratio_value(value: float | None, base: float | None) -> float | None:
-    """``value / base`` or ``None``."""
-    return value / base if value is not None and base else None
-
-
-def _version(distribution: str) -> str | None:
-    """Installed version of a distribution, or ``None``."""
-    from importlib import metadata
-
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
+    return _report.write_json("delivery", directory, body, machine=_report.machine_info(_VERSIONS))
 
 
 def history_series(
@@ -520,8 +290,7 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--only", help="comma list of case keys to run (" + ",".join(CASE_KEYS) + ")"
     )
     parser.add_argument("--encode-loops", type=int, help="timed encodes per encoder and repeat")
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
-    parser.add_argument("--no-json", action="store_true", help="print the table only")
+    _report.add_output_options(parser)
     args = parser.parse_args(list(argv))
     if args.records is None:
         args.records = QUICK_RECORDS if args.quick else DEFAULT_RECORDS
@@ -538,7 +307,7 @@ def selected_keys(only: str | None) -> tuple[list[str], set[str]]:
     """The case keys an ``--only`` list selects here, and the names it has that are unknown."""
     if not only:
         return list(CASE_KEYS), set()
-    wanted = {key.strip() for key in only.split(",") if key.strip()}
+    wanted = _report.wanted_keys(only)
     return [k for k in CASE_KEYS if k in wanted], wanted - set(CASE_KEYS)
 
 
@@ -551,8 +320,7 @@ def main(argv: Sequence[str] = ()) -> int:
     args = _parse_args(argv)
     keys, unknown = selected_keys(args.only)
     if unknown:
-        print(f"unknown case keys: {', '.join(sorted(unknown))}", file=sys.stderr)
-        return 2
+        return _report.reject_unknown(unknown)
     print(
         f"records/s delivered over OTLP to a receiver process: {args.records:,} records x "
         f"{args.repeats} repeats per case, each in a fresh process, repeats interleaved"
@@ -562,7 +330,7 @@ def main(argv: Sequence[str] = ()) -> int:
         records=args.records,
         repeats=args.repeats,
         encode_loops=args.encode_loops,
-        progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
+        progress=_report.progress,
     )
     print()
     print(format_tables(deliveries, encodes))

@@ -30,19 +30,16 @@ describes the method in full.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks import _history
-from benchmarks._delivery_common import parse_result
+from benchmarks import _history, _report
+from benchmarks._children import run_child
 from benchmarks._latency_child import LATENCY_ATTRIBUTE
 from benchmarks._receiver import Receiver, ReceiverControl
 
@@ -52,7 +49,6 @@ DEFAULT_REPEATS = 3
 DEFAULT_SECONDS, QUICK_SECONDS = 5.0, 1.0
 DEFAULT_MEMORY_SECONDS, QUICK_MEMORY_SECONDS = 60.0, 5.0
 DEFAULT_FILL = 100_000
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 _CHILD_MODULE = "benchmarks._latency_child"
 _MS, _US, _MIB = 1e6, 1e3, 2**20
 
@@ -259,30 +255,12 @@ CASE_KEYS: tuple[str, ...] = (*(s.key for s in SCENARIOS), *_GROUPS)
 
 
 def _run_child(argv: Sequence[str], timeout: float) -> Sample:
-    """Run ``python -m benchmarks._latency_child ...``; return its result line."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "FAPILOG_"))}
-    lifeline, keep = os.pipe()
+    """Run ``python -m benchmarks._latency_child ...``; return its result line (an error
+    result if it gave none within ``timeout`` seconds)."""
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", _CHILD_MODULE, *argv, "--lifeline", str(lifeline)],
-            cwd=Path(__file__).resolve().parents[1],
-            env=env,
-            pass_fds=(lifeline,),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run_child(_CHILD_MODULE, argv, timeout)
     except subprocess.TimeoutExpired:
         return {"status": "error", "notes": f"no result within {timeout:.0f} s"}
-    finally:
-        os.close(lifeline)
-        os.close(keep)
-    result = parse_result(done.stdout)
-    if result is not None:
-        return result
-    tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"status": "error", "notes": f"exit {done.returncode}: {tail}"}
 
 
 def run_suite(
@@ -321,16 +299,6 @@ def run_suite(
     return rows
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A fixed-width text table."""
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
-
-
 def verdict(result: ScenarioResult) -> str:
     """``ok`` when the medians meet every target, ``OVER`` when not, ``-`` without one."""
     checks = [c for c in result.scenario.checks if c.limit is not None]
@@ -360,46 +328,34 @@ def format_table(results: Sequence[ScenarioResult]) -> str:
         target = ", ".join(t for t in targets if t != "-") or "-"
         rows.append((r.scenario.key, "; ".join(measured), target, verdict(r), details))
     header = ("case", "measured: median (range)", "target", "verdict", "details (medians)")
-    return _table(header, rows)
+    return _report.table(header, rows)
 
 
 def write_json(results: Sequence[ScenarioResult], options: argparse.Namespace) -> Path:
     """Write the run to ``<results dir>/latency-<UTC timestamp>.json``; return the path."""
-    from benchmarks.callsite import machine_info
-
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    directory: Path = options.results_dir
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"latency-{stamp}.json"
-    document = {
-        "suite": "latency",
-        "timestamp": stamp,
-        "machine": machine_info(),
-        "method": {
-            "repeats": options.repeats,
-            "seconds": options.seconds,
-            "memory_seconds": options.memory_seconds,
-            "fill": options.fill,
-            "fresh_process_per_scenario": True,
-            "interleaved": True,
-            "receiver": "benchmarks._receiver --latency-attribute sent_ns, same machine",
-            "statistic": "median of repeats",
-        },
-        "results": [
-            {
-                "key": r.scenario.key,
-                "status": r.status,
-                "verdict": verdict(r),
-                "targets": [c.target() for c in r.scenario.checks],
-                "medians": {c.label: r.median(c.value) for c in r.scenario.checks},
-                "samples": r.samples,
-                "notes": r.notes,
-            }
-            for r in results
-        ],
+    method = {
+        "repeats": options.repeats,
+        "seconds": options.seconds,
+        "memory_seconds": options.memory_seconds,
+        "fill": options.fill,
+        "fresh_process_per_scenario": True,
+        "interleaved": True,
+        "receiver": "benchmarks._receiver --latency-attribute sent_ns, same machine",
+        "statistic": "median of repeats",
     }
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    return path
+    rows = [
+        {
+            "key": r.scenario.key,
+            "status": r.status,
+            "verdict": verdict(r),
+            "targets": [c.target() for c in r.scenario.checks],
+            "medians": {c.label: r.median(c.value) for c in r.scenario.checks},
+            "samples": r.samples,
+            "notes": r.notes,
+        }
+        for r in results
+    ]
+    return _report.write_json("latency", options.results_dir, {"method": method, "results": rows})
 
 
 def history_series(results: Sequence[ScenarioResult]) -> dict[str, _history.Series]:
@@ -436,8 +392,7 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("-r", "--repeats", "--repeat", dest="repeats", type=int)
     parser.add_argument("--only", help="comma list of keys (" + ",".join(CASE_KEYS) + ")")
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
-    parser.add_argument("--no-json", action="store_true", help="print the table only")
+    _report.add_output_options(parser)
     args = parser.parse_args(list(argv))
     if args.seconds is None:
         args.seconds = QUICK_SECONDS if args.quick else DEFAULT_SECONDS
@@ -454,7 +409,7 @@ def selected_keys(only: str | None) -> tuple[list[str], set[str]]:
     """The scenario keys an ``--only`` list selects, and the names in it that are unknown."""
     if not only:
         return [s.key for s in SCENARIOS], set()
-    wanted = {key.strip() for key in only.split(",") if key.strip()}
+    wanted = _report.wanted_keys(only)
     expanded = set().union(*(_GROUPS.get(k, (k,)) for k in wanted))
     return [s.key for s in SCENARIOS if s.key in expanded], wanted - set(CASE_KEYS)
 
@@ -468,16 +423,13 @@ def main(argv: Sequence[str] = ()) -> int:
     args = _parse_args(argv)
     keys, unknown = selected_keys(args.only)
     if unknown:
-        print(f"unknown case keys: {', '.join(sorted(unknown))}", file=sys.stderr)
-        return 2
+        return _report.reject_unknown(unknown)
     print(
         f"latency, tail, memory and scale: {args.seconds:g} s runs (memory-rss "
         f"{args.memory_seconds:g} s, memory-queued {args.fill:,} records) x {args.repeats} "
         "repeats, each in a fresh process, repeats interleaved; OTLP/HTTP to a receiver process"
     )
-    results = run_suite(
-        keys, args, progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True)
-    )
+    results = run_suite(keys, args, progress=_report.progress)
     print()
     print(format_table(results))
     if not args.no_json:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import sys
 import time
@@ -46,8 +45,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks import _history
+from benchmarks import _history, _report
 from benchmarks._cases import CaseResult, Skipped
+from benchmarks._interleaved import history_series, prepare_all, time_rounds
 
 if TYPE_CHECKING:
     from fapilog_otel._stages import Stages
@@ -62,7 +62,6 @@ QUICK_REPEATS = 3
 WARMUP_BATCHES = 4
 BUDGET_NS = 1_000.0
 BASELINE = "w-convert"
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 MESSAGES = ("order placed", "payment authorised", "order shipped")
 ORDER_IDS = tuple(range(100_123, 100_123 + 64 * 7, 7))
@@ -304,34 +303,21 @@ def run_suite(
     """
     results = [CaseResult(spec.key, spec.title, budget_ns=spec.budget_ns) for spec in specs]
     batches = max(1, -(-records // BATCH))
-    prepared: dict[str, _Prepared] = {}
     source = TupleSource()
-    for spec, result in zip(specs, results, strict=True):
-        try:
-            ready = spec.prepare()
-            for _ in range(WARMUP_BATCHES):
-                ready.measure(source.batch())
-        except Skipped as exc:
-            result.status, result.notes = "unavailable", str(exc)
-            continue
-        except Exception as exc:
-            result.status, result.notes = "error", f"setup: {exc!r}"
-            continue
-        prepared[spec.key] = ready
 
-    for round_no in range(1, repeats + 1):
-        if progress is not None:
-            progress(f"repeat {round_no}/{repeats}")
-        for result in results:
-            case = prepared.get(result.key)
-            if case is None or result.status != "ok":
-                continue
-            try:
-                gc.collect()
-                elapsed = sum(case.measure(source.batch()) for _ in range(batches))
-                result.samples_ns_per_call.append(elapsed / (batches * BATCH))
-            except Exception as exc:
-                result.status, result.notes = "error", f"run: {exc!r}"
+    def setup(spec: WorkerCase) -> _Prepared:
+        ready = spec.prepare()
+        for _ in range(WARMUP_BATCHES):
+            ready.measure(source.batch())
+        return ready
+
+    def measure(case: _Prepared, _: CaseResult) -> float:
+        gc.collect()
+        elapsed = sum(case.measure(source.batch()) for _ in range(batches))
+        return elapsed / (batches * BATCH)
+
+    prepared = prepare_all(specs, results, setup, skipped="unavailable")
+    time_rounds(results, prepared, measure, repeats=repeats, progress=progress)
 
     for result in results:
         case = prepared.get(result.key)
@@ -341,14 +327,6 @@ def run_suite(
             except Exception as exc:
                 result.notes = f"summary failed: {exc!r}"
     return results
-
-
-def _fmt_ns(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
-
-
-def _ratio(value: float | None, base: float | None) -> float | None:
-    return value / base if value is not None and base else None
 
 
 def format_table(results: Sequence[CaseResult]) -> str:
@@ -361,68 +339,49 @@ def format_table(results: Sequence[CaseResult]) -> str:
         if r.status != "ok" or median is None:
             rows.append((r.key, r.status, "", "", "", r.notes))
             continue
-        ratio = "-" if base is None else f"{median / base:.2f}x"
+        ratio = _report.ratio_cell(median, base)
         budget = ""
         if r.budget_ns is not None:
             verdict = "ok" if median <= r.budget_ns else "OVER"
             budget = f"worker per record <= {r.budget_ns:,.0f} ns {verdict}"
-        rows.append((r.key, _fmt_ns(median), _fmt_ns(r.minimum), ratio, budget, r.notes))
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            cell.rjust(w) if i in (1, 2, 3) else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+        fmt_ns = _report.fmt_ns
+        rows.append((r.key, fmt_ns(median), fmt_ns(r.minimum), ratio, budget, r.notes))
+    return _report.table(header, rows, right={1, 2, 3})
 
 
 def write_json(
     results: Sequence[CaseResult], *, records: int, repeats: int, directory: Path
 ) -> Path:
     """Write the run to ``directory/worker-<UTC timestamp>.json`` and return the path."""
-    from benchmarks.callsite import machine_info
-
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"worker-{stamp}.json"
     base = next((r.median for r in results if r.key == BASELINE), None)
-    document = {
-        "suite": "worker",
-        "timestamp": stamp,
-        "machine": machine_info(),
-        "method": {
-            "records_per_repeat": max(1, -(-records // BATCH)) * BATCH,
-            "batch": BATCH,
-            "repeats": repeats,
-            "warmup_batches": WARMUP_BATCHES,
-            "interleaved": True,
-            "fresh_tuples_per_batch": "built by a real Logger, untimed",
-            "mix": f"messages {list(MESSAGES)}, {len(ORDER_IDS)} order ids, amounts "
-            f"{list(AMOUNTS)}, vip 1 in 5; runs of {SPAN_RUN} alternately outside/inside a span",
-            "gc": "enabled; gc.collect() before each repeat",
-            "clock": "time.perf_counter_ns around each batch",
-            "statistic": "median of repeats, ns per queued tuple",
-        },
-        "results": [
-            {
-                "key": r.key,
-                "title": r.title,
-                "status": r.status,
-                "median_ns": r.median,
-                "min_ns": r.minimum,
-                "samples_ns": r.samples_ns_per_call,
-                "ratio_vs_w_convert": _ratio(r.median, base),
-                "budget_ns": r.budget_ns,
-                "notes": r.notes,
-            }
-            for r in results
-        ],
+    method = {
+        "records_per_repeat": max(1, -(-records // BATCH)) * BATCH,
+        "batch": BATCH,
+        "repeats": repeats,
+        "warmup_batches": WARMUP_BATCHES,
+        "interleaved": True,
+        "fresh_tuples_per_batch": "built by a real Logger, untimed",
+        "mix": f"messages {list(MESSAGES)}, {len(ORDER_IDS)} order ids, amounts "
+        f"{list(AMOUNTS)}, vip 1 in 5; runs of {SPAN_RUN} alternately outside/inside a span",
+        "gc": "enabled; gc.collect() before each repeat",
+        "clock": "time.perf_counter_ns around each batch",
+        "statistic": "median of repeats, ns per queued tuple",
     }
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    return path
+    rows = [
+        {
+            "key": r.key,
+            "title": r.title,
+            "status": r.status,
+            "median_ns": r.median,
+            "min_ns": r.minimum,
+            "samples_ns": r.samples_ns_per_call,
+            "ratio_vs_w_convert": _report.ratio(r.median, base),
+            "budget_ns": r.budget_ns,
+            "notes": r.notes,
+        }
+        for r in results
+    ]
+    return _report.write_json("worker", directory, {"method": method, "results": rows})
 
 
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -445,8 +404,7 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only", help="comma list of case keys to run (" + ",".join(CASE_KEYS) + ")"
     )
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
-    parser.add_argument("--no-json", action="store_true", help="print the table only")
+    _report.add_output_options(parser)
     args = parser.parse_args(list(argv))
     if args.records is None:
         args.records = QUICK_RECORDS if args.quick else DEFAULT_RECORDS
@@ -466,11 +424,10 @@ def main(argv: Sequence[str] = ()) -> int:
     args = _parse_args(argv)
     specs: Sequence[WorkerCase] = CASES
     if args.only:
-        wanted = {key.strip() for key in args.only.split(",") if key.strip()}
+        wanted = _report.wanted_keys(args.only)
         unknown = wanted - set(CASE_KEYS)
         if unknown:
-            print(f"unknown case keys: {', '.join(sorted(unknown))}", file=sys.stderr)
-            return 2
+            return _report.reject_unknown(unknown)
         specs = [c for c in CASES if c.key in wanted]
     batches = max(1, -(-args.records // BATCH))
     print(
@@ -479,10 +436,7 @@ def main(argv: Sequence[str] = ()) -> int:
         "repeats interleaved, gc enabled (collected before each repeat)"
     )
     results = run_suite(
-        specs,
-        records=args.records,
-        repeats=args.repeats,
-        progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
+        specs, records=args.records, repeats=args.repeats, progress=_report.progress
     )
     print()
     print(format_table(results))
@@ -494,13 +448,8 @@ def main(argv: Sequence[str] = ()) -> int:
     if _history.is_full_run(
         quick=args.quick, no_json=args.no_json, size=args.records, default_size=DEFAULT_RECORDS
     ):
-        series = {
-            r.key: _history.Series(r.samples_ns_per_call)
-            for r in results
-            if r.status == "ok" and r.samples_ns_per_call
-        }
         print()
-        print(_history.record_run("worker", series, size=args.records))
+        print(_history.record_run("worker", history_series(results), size=args.records))
     return 1 if any(r.status == "error" for r in results) else 0
 
 
