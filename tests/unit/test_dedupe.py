@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.resources import Resource
+from filter_helpers import FakeClock, make_record
 from pydantic import ValidationError
 
 from fapilog_otel.processors._common import hashable
@@ -16,41 +16,8 @@ from fapilog_otel.processors.dedupe import (
     Deduplicator,
     DeduplicatorConfig,
 )
-from fapilog_otel.record import LogRecord, Scope, Severity
+from fapilog_otel.record import LogRecord, Severity
 from fapilog_otel.typing import PLUGIN_API_VERSION, BatchProcessor, Filter
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def make_record(
-    body: Any = "m",
-    *,
-    scope: str = "s",
-    severity: int = Severity.INFO,
-    attributes: dict[str, Any] | None = None,
-    timestamp: int = 1,
-) -> LogRecord:
-    return LogRecord(
-        timestamp=timestamp,
-        scope=Scope(scope),
-        resource=Resource.get_empty(),
-        body=body,
-        attributes=attributes,
-        severity_number=severity,
-        severity_text="INFO",
-        trace_id=0,
-    )
 
 
 def deduper(clock: FakeClock, **config: Any) -> Deduplicator:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.resources import Resource
+from filter_helpers import FakeClock, make_record
 from pydantic import ValidationError
 
 from fapilog_otel.processors.rate_limit import (
@@ -13,40 +13,8 @@ from fapilog_otel.processors.rate_limit import (
     RateLimiter,
     RateLimiterConfig,
 )
-from fapilog_otel.record import LogRecord, Scope, Severity
+from fapilog_otel.record import LogRecord, Severity
 from fapilog_otel.typing import PLUGIN_API_VERSION, BatchProcessor, Filter
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def make_record(
-    body: Any = "m",
-    *,
-    scope: str = "s",
-    severity: int = Severity.INFO,
-    attributes: dict[str, Any] | None = None,
-) -> LogRecord:
-    return LogRecord(
-        timestamp=1,
-        scope=Scope(scope),
-        resource=Resource.get_empty(),
-        body=body,
-        attributes=attributes,
-        severity_number=severity,
-        severity_text="INFO",
-        trace_id=0,
-    )
 
 
 def limiter(clock: FakeClock, **config: Any) -> RateLimiter:
