@@ -44,9 +44,11 @@ CYCLE_MARKER = "<cycle>"
 DEPTH_MARKER = "<max depth>"
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
+    """``str(value)`` as a plain ``str``, or ``"<unprintable Type>"`` when that raises."""
     try:
-        return str(value)
+        text = str(value)
+        return text if type(text) is str else str.__str__(text)
     except Exception:
         return f"<unprintable {type(value).__qualname__}>"
 
@@ -69,14 +71,14 @@ def _freeze(value: object, depth: int, seen: set[int]) -> object:
                 return bytes(value)
             if isinstance(value, Mapping):
                 return {
-                    (k if type(k) is str else _describe(k)): _freeze(v, depth + 1, seen)
+                    (k if type(k) is str else describe(k)): _freeze(v, depth + 1, seen)
                     for k, v in list(value.items())
                 }
             if isinstance(value, (set, frozenset)):
                 return [_freeze(v, depth + 1, seen) for v in value]
             return [_freeze(v, depth + 1, seen) for v in list(value)]
         except Exception:
-            return _describe(value)
+            return describe(value)
         finally:
             seen.discard(key)
     if isinstance(value, (str, int, float, bytes)):
@@ -85,10 +87,10 @@ def _freeze(value: object, depth: int, seen: set[int]) -> object:
         try:
             return base(value)
         except Exception:
-            return _describe(value)
+            return describe(value)
     if isinstance(value, BaseException):
-        return f"{type(value).__qualname__}: {_describe(value)}"
-    return _describe(value)
+        return f"{type(value).__qualname__}: {describe(value)}"
+    return describe(value)
 
 
 def freeze_value(value: object) -> object:
@@ -110,8 +112,8 @@ def freeze_attributes(attrs: Mapping[Any, object]) -> dict[str, Any]:
     try:
         items = list(attrs.items())
     except Exception:
-        return {"fapilog.unreadable_attributes": _describe(attrs)}
+        return {"fapilog.unreadable_attributes": describe(attrs)}
     for key, value in items:
-        name = key if type(key) is str else _describe(key)
+        name = key if type(key) is str else describe(key)
         out[name] = value if type(value) in IMMUTABLE_TYPES else freeze_value(value)
     return out

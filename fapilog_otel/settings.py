@@ -35,7 +35,8 @@ Level = Literal["trace", "debug", "info", "warning", "error", "critical"]
 Overflow = Literal["block", "drop_newest", "drop_oldest"]
 Protocol = Literal["grpc", "http/protobuf", "http/json"]
 
-_LEVEL_ALIASES = {"warn": "warning", "fatal": "critical", "err": "error"}
+#: Level names accepted for their usual spelling, wherever settings take a level.
+LEVEL_ALIASES = {"warn": "warning", "fatal": "critical", "err": "error"}
 
 
 class _Section(BaseModel):
@@ -396,7 +397,7 @@ class Settings(BaseSettings):
     def _normalise_level(cls, value: Any) -> Any:
         if isinstance(value, str):
             lowered = value.strip().lower()
-            return _LEVEL_ALIASES.get(lowered, lowered)
+            return LEVEL_ALIASES.get(lowered, lowered)
         return value
 
     @field_validator("overflow", mode="before")
@@ -431,7 +432,7 @@ class Settings(BaseSettings):
             value = _parse_key_values(value, "FAPILOG_LEVELS") if value.strip() else {}
         if isinstance(value, dict):
             return {
-                str(name).strip(): _LEVEL_ALIASES.get(
+                str(name).strip(): LEVEL_ALIASES.get(
                     str(lvl).strip().lower(), str(lvl).strip().lower()
                 )
                 if isinstance(lvl, str)

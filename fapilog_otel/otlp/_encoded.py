@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Final, Protocol
 
 from opentelemetry.sdk.resources import Resource
 
+from fapilog_otel._freeze import describe
 from fapilog_otel.otlp._grouping import group_records
 from fapilog_otel.record import LogRecord, Scope
 
@@ -156,15 +157,6 @@ class EncodedRequests:
     def __repr__(self) -> str:
         sizes = [(len(body), count) for body, count in self.requests]
         return f"EncodedRequests(sizes={sizes!r}, oversize={self.oversize}, invalid={self.invalid})"
-
-
-def describe(value: object) -> str:
-    """Return ``str(value)`` as a plain ``str``, or ``"<unprintable Type>"`` if that fails."""
-    try:
-        text = str(value)
-        return text if type(text) is str else str.__str__(text)
-    except Exception:
-        return f"<unprintable {type(value).__qualname__}>"
 
 
 def _uint(value: object, limit: int) -> int:

@@ -8,10 +8,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator
 
 from fapilog_otel.record import Severity
+from fapilog_otel.settings import LEVEL_ALIASES
 
 __all__ = ["LevelName", "OptionalLevelName", "hashable", "severity_of"]
-
-_ALIASES = {"warn": "warning", "fatal": "critical", "err": "error"}
 
 
 def _normalise_level(value: Any) -> Any:
@@ -20,7 +19,7 @@ def _normalise_level(value: Any) -> Any:
         lowered = value.strip().lower()
         if lowered in ("", "none"):
             return None
-        return _ALIASES.get(lowered, lowered)
+        return LEVEL_ALIASES.get(lowered, lowered)
     return value
 
 

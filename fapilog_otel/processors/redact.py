@@ -74,6 +74,19 @@ _SCANNED: frozenset[type] = frozenset({dict, list, tuple, bytes})
 _CARD_MIN = 10**12
 
 
+class _Redactor:
+    """What both redactors share: one record is cleaned as a batch of one."""
+
+    def process(self, record: LogRecord) -> LogRecord:
+        """Clean ``record`` in place (see ``process_batch``) and return it."""
+        self.process_batch([record])
+        return record
+
+    def process_batch(self, records: list[LogRecord]) -> list[LogRecord]:
+        """Clean every record of a batch in place; return the same list."""
+        raise NotImplementedError
+
+
 class KeyRedactorConfig(BaseModel):
     """Settings of the ``redact_keys`` redactor (``FAPILOG_PLUGINS__REDACT_KEYS__<SETTING>``)."""
 
@@ -129,7 +142,7 @@ class _PathNode:
 _Decision = bool | _PathNode
 
 
-class KeyRedactor:
+class KeyRedactor(_Redactor):
     """Masks the values of keys that name secrets, in the attributes and a structured body.
 
     Which keys are sensitive is explained in ``fapilog_otel.processors._sensitive_keys``:
@@ -245,18 +258,6 @@ class KeyRedactor:
             return changed if cls is list else tuple(changed)
         return value
 
-    def process(self, record: LogRecord) -> LogRecord:
-        """Mask the values of sensitive keys in ``record`` (in place) and return it.
-
-        Args:
-            record: The record to clean; its attribute dict is changed in place.
-
-        Returns:
-            The same record.
-        """
-        self.process_batch([record])
-        return record
-
     def process_batch(self, records: list[LogRecord]) -> list[LogRecord]:
         """Clean every record of a batch (in place); return the same list.
 
@@ -310,7 +311,7 @@ class ValueRedactorConfig(BaseModel):
     backtracking (see ``fapilog_otel.processors._regex_safety``)."""
 
 
-class ValueRedactor:
+class ValueRedactor(_Redactor):
     """Masks secrets found inside strings, keeping the text around them.
 
     Every string is scanned: the body (a string, or each string of a structured body),
@@ -433,18 +434,6 @@ class ValueRedactor:
         if changed is None:
             return value
         return changed if value.__class__ is list else tuple(changed)
-
-    def process(self, record: LogRecord) -> LogRecord:
-        """Mask the secrets in ``record``'s body and attribute values (in place); return it.
-
-        Args:
-            record: The record to clean; its attribute dict is changed in place.
-
-        Returns:
-            The same record.
-        """
-        self.process_batch([record])
-        return record
 
     def process_batch(self, records: list[LogRecord]) -> list[LogRecord]:
         """Clean every record of a batch (in place); return the same list.
