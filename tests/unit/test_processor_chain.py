@@ -213,6 +213,36 @@ class TestBatchProcessors:
         assert stats["added"] == len(exporter.records)
         assert stats["dropped"]["folded"] == 4
 
+    def test_record_swapped_within_the_same_list_is_counted(self, make_container: Any) -> None:
+        """Same list, same length, one record replaced in place: one added, one dropped.
+
+        Regression guard for the chain's fast check (same records back -> nothing to
+        count), which must compare the records, not just the list and its length.
+        """
+
+        class Swapping:
+            name = "swap"
+            kind = "filter"
+            drop_reason = "swapped"
+
+            def process_batch(self, records: list[LogRecord]) -> list[LogRecord]:
+                replacement = records[0].copy()
+                replacement.body = "replacement"
+                records[0] = replacement
+                return records
+
+        c, exporter = make_container(processors=[Swapping()], redactors=[])
+        log = c.get_logger("t")
+        with log._worker.queue.lock:  # one batch: hold the worker off
+            for i in range(3):
+                log.info("r", i=i)
+        c.flush(5)
+        stats = c.stats()
+        assert stats["added"] == 1
+        assert stats["dropped"]["swapped"] == 1
+        assert sorted(r.body for r in exporter.records) == ["r", "r", "replacement"]
+        assert invariant_holds(stats)
+
     def test_raising_batch_processor_passes_the_batch(self, make_container: Any) -> None:
         """A process_batch that raises leaves the whole batch as it was."""
 
