@@ -14,7 +14,7 @@ from opentelemetry.sdk.resources import Resource
 from fapilog_otel import _stats
 from fapilog_otel._chain import Chain
 from fapilog_otel._diagnostics import Diagnostics
-from fapilog_otel._raw import RawRecord, to_record
+from fapilog_otel._raw import RawRecord, to_records
 from fapilog_otel.record import LogRecord, Scope
 
 
@@ -74,16 +74,12 @@ class Stages:
 
     def convert(self, raws: list[RawRecord], dropped: dict[str, int]) -> list[LogRecord]:
         """Turn queued tuples into records; a tuple that fails is counted, not raised."""
-        records: list[LogRecord] = []
-        resource = self.resource
-        scopes = self._scopes
-        for raw in raws:
-            try:
-                records.append(to_record(raw, resource, scopes))
-            except Exception as exc:
-                _count(dropped, _stats.INTERNAL_ERROR)
-                self.diagnostics.warn("convert", f"could not convert a record: {exc!r}")
-        return records
+
+        def failed(exc: Exception) -> None:
+            _count(dropped, _stats.INTERNAL_ERROR)
+            self.diagnostics.warn("convert", f"could not convert a record: {exc!r}")
+
+        return to_records(raws, self.resource, self._scopes, failed)
 
     def limit(self, record: LogRecord) -> None:
         """Apply the attribute limits to one record."""
