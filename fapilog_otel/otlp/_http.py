@@ -1,21 +1,21 @@
 """OTLP over HTTP/1.1 (protobuf or JSON bodies), on one keep-alive connection.
 
-``http.client`` is used directly: it is the cheapest client in the standard library and
-keeps the connection open between requests. A request that fails on a reused connection
-before any answer (the collector closed an idle connection) is sent again at once on a
-fresh one, as HTTP clients commonly do; every other failure goes back to the exporter,
-which decides about retries.
+The connection is our own minimal HTTP/1.1 client (``_http11``): one POST at a time, the
+request head built once, the answer's headers split by hand. A request that fails on a
+reused connection before any answer (the collector closed an idle connection) is sent
+again at once on a fresh one, as HTTP clients commonly do; every other failure goes back
+to the exporter, which decides about retries.
 """
 
 from __future__ import annotations
 
-import http.client
 import ssl
 import urllib.parse
 import zlib
 from collections.abc import Mapping
 
 from fapilog_otel.errors import ConfigurationError
+from fapilog_otel.otlp._http11 import ClosedBeforeAnswer, Connection, ProtocolError, Response
 from fapilog_otel.otlp._responses import error_message, parse_export_response
 from fapilog_otel.otlp._retry import http_status_retryable, parse_retry_after
 from fapilog_otel.otlp._transport import MAX_RESPONSE_BYTES, Attempt
@@ -24,7 +24,7 @@ from fapilog_otel.otlp._transport import MAX_RESPONSE_BYTES, Attempt
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
 _STALE_CONNECTION_ERRORS = (
-    http.client.RemoteDisconnected,
+    ClosedBeforeAnswer,
     ConnectionResetError,
     BrokenPipeError,
     ConnectionAbortedError,
@@ -97,14 +97,18 @@ class HttpTransport:
         self._context = context if self._https else None
         self._json = json
         self._gzip = gzip
-        self._headers = {
+        request_headers = {
             **dict(headers),
             "Content-Type": "application/json" if json else "application/x-protobuf",
             "User-Agent": user_agent,
+            "Accept-Encoding": "identity",
         }
         if gzip:
-            self._headers["Content-Encoding"] = "gzip"
-        self._conn: http.client.HTTPConnection | None = None
+            request_headers["Content-Encoding"] = "gzip"
+        _check_headers(request_headers)
+        self._conn = Connection(
+            self._host, self._port, self._path, request_headers, self._context, MAX_RESPONSE_BYTES
+        )
         host = parts.netloc.rpartition("@")[2]
         self._url = urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
@@ -115,63 +119,38 @@ class HttpTransport:
     def send(self, body: bytes, timeout: float) -> Attempt:
         """POST ``body`` once (again at once on a fresh connection if the old one was stale)."""
         payload = gzip_compress(body) if self._gzip else body
+        conn = self._conn
         for _ in range(2):
-            reused = self._conn is not None
-            conn = self._conn if self._conn is not None else self._connect(timeout)
-            self._conn = conn
+            reused = conn.is_open
             try:
-                conn.timeout = timeout
-                if conn.sock is not None:
-                    conn.sock.settimeout(timeout)
-                conn.request("POST", self._path, body=payload, headers=self._headers)
-                response = conn.getresponse()
-                data = self._read(response)
+                response = conn.post(payload, timeout)
             except TimeoutError:
-                self.close()
                 return Attempt(False, True, "timeout", detail=f"no answer within {timeout:.3g}s")
             except ssl.SSLCertVerificationError as exc:
-                self.close()
                 return Attempt(False, False, "tls_error", detail=str(exc))
             except _STALE_CONNECTION_ERRORS as exc:
-                self.close()
                 if reused:
                     continue
                 return Attempt(False, True, "connection_error", detail=_describe(exc))
-            except (OSError, http.client.HTTPException) as exc:
-                self.close()
+            except (OSError, ProtocolError) as exc:
                 return Attempt(False, True, "connection_error", detail=_describe(exc))
-            return self._attempt(response, data)
+            return self._attempt(response)
         return Attempt(False, True, "connection_error", detail="connection closed twice")
 
-    def _connect(self, timeout: float) -> http.client.HTTPConnection:
-        if self._https:
-            return http.client.HTTPSConnection(
-                self._host, self._port, timeout=timeout, context=self._context
-            )
-        return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
-
-    def _read(self, response: http.client.HTTPResponse) -> bytes:
-        """Read at most 4 MiB of the body; drop the connection if more was left."""
-        data = response.read(MAX_RESPONSE_BYTES)
-        if not response.isclosed():
-            self.close()
-        if response.getheader("Content-Encoding", "").strip().lower() == "gzip":
+    def _attempt(self, response: Response) -> Attempt:
+        status = response.status
+        data = response.body
+        if response.header("content-encoding").strip().lower() == "gzip":
             try:
-                inflater = zlib.decompressobj(31)
-                data = inflater.decompress(data, MAX_RESPONSE_BYTES)
+                data = zlib.decompressobj(31).decompress(data, MAX_RESPONSE_BYTES)
             except zlib.error:
                 data = b""
-        return data
-
-    def _attempt(self, response: http.client.HTTPResponse, data: bytes) -> Attempt:
-        status = response.status
-        is_json = "json" in response.getheader("Content-Type", "").lower() or (
-            self._json and not response.getheader("Content-Type")
-        )
+        content_type = response.header("content-type")
+        is_json = "json" in content_type.lower() or (self._json and not content_type)
         if 200 <= status < 300:
             return Attempt(True, partial=parse_export_response(data, is_json))
         retryable = http_status_retryable(status)
-        retry_after = parse_retry_after(response.getheader("Retry-After")) if retryable else None
+        retry_after = parse_retry_after(response.headers.get("retry-after")) if retryable else None
         message = error_message(data, is_json)
         return Attempt(
             False,
@@ -183,12 +162,7 @@ class HttpTransport:
 
     def close(self) -> None:
         """Close the connection (the next request opens a new one)."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:
-                return
+        self._conn.close()
 
     def reset_after_fork(self) -> None:
         """Drop the connection inherited from the parent.
@@ -202,3 +176,22 @@ class HttpTransport:
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _check_headers(headers: Mapping[str, str]) -> None:
+    """Refuse header names and values that would break the request (or smuggle another).
+
+    Raises:
+        ConfigurationError: A name is not an HTTP token or a value holds a line break.
+    """
+    for name, value in headers.items():
+        if not name or any(c in name for c in ' \t\r\n:"(),/;<=>?@[\\]{}') or not name.isascii():
+            raise ConfigurationError(f"OTLP header name {name!r} is not a valid HTTP token")
+        if any(c in value for c in "\r\n\0"):
+            raise ConfigurationError(f"OTLP header {name!r} has a line break in its value")
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ConfigurationError(
+                f"OTLP header {name!r} has characters outside latin-1 in its value"
+            ) from None
