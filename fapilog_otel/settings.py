@@ -46,7 +46,7 @@ class _Section(BaseModel):
 class BatchSettings(_Section):
     """How the worker batches records for the exporters."""
 
-    max_size: int = Field(512, ge=1, le=1_000_000)
+    max_size: int = Field(1024, ge=1, le=1_000_000)
     """Most records handed to an exporter in one call (``OTEL_BLRP_MAX_EXPORT_BATCH_SIZE``)."""
 
     max_delay_ms: float = Field(0.0, ge=0, le=600_000)

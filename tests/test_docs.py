@@ -236,7 +236,7 @@ class TestConfigurationReference:
             ("FAPILOG_SHUTDOWN_TIMEOUT", "`5.0`"),
             ("FAPILOG_DROP_REPORT_INTERVAL", "`10.0`"),
             ("FAPILOG_DIAGNOSTICS", "`True`"),
-            ("FAPILOG_BATCH__MAX_SIZE", "`512`"),
+            ("FAPILOG_BATCH__MAX_SIZE", "`1024`"),
             ("FAPILOG_BATCH__MAX_DELAY_MS", "`0.0`"),
             ("FAPILOG_BATCH__EXPORT_TIMEOUT_MS", "`30000.0`"),
             ("FAPILOG_CONSOLE__FORMAT", '`"auto"`'),
