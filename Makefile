@@ -22,9 +22,10 @@ install: $(STAMP)
 $(PYTHON):
 	$(PY) -m venv $(VENV)
 
-# The stamp makes re-runs a no-op until a pyproject.toml changes (or one is added).
+# The stamp makes re-runs a no-op until a pyproject.toml, setup.py or the C extension's
+# source changes (or a pyproject.toml is added); the editable install rebuilds the extension.
 # Order-only on the interpreter: its mtime is the base Python's, not the venv's.
-$(STAMP): pyproject.toml $(SUB_PYPROJECTS) | $(PYTHON)
+$(STAMP): pyproject.toml setup.py fapilog_otel/otlp/_cencode.c $(SUB_PYPROJECTS) | $(PYTHON)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -e '.[dev]'
 	@set -e; args=''; \
@@ -54,3 +55,4 @@ clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
 	find . -name '__pycache__' -type d -prune -exec rm -rf {} +
 	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +
+	find fapilog_otel -name '*.so' -type f -delete

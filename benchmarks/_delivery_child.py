@@ -107,13 +107,20 @@ def _sdk_pipeline(
     return Pipeline(run=run, flush=flush, shutdown=provider.shutdown)
 
 
-def _fapilog_pipeline(protocol: str, http_port: int, grpc_port: int) -> Pipeline:
+def _fapilog_pipeline(
+    protocol: str, http_port: int, grpc_port: int, *, pure: bool = False
+) -> Pipeline:
     """fapilog_otel: a ``Container`` with the native ``otlp`` exporter, defaults otherwise.
 
-    ``protocol`` is ``http`` (``http/protobuf``), ``json`` (``http/json``) or ``grpc``.
+    ``protocol`` is ``http`` (``http/protobuf``), ``json`` (``http/json``) or ``grpc``;
+    ``pure``: the encoder is the pure-Python one even where the compiled one was built
+    (this process is the case's own, so the variable is set for good).
     """
     _check_fapilog_otlp()
     import fapilog_otel as fo
+
+    if pure:
+        os.environ["FAPILOG_PURE_PYTHON"] = "1"
 
     if protocol == "grpc":
         otlp = {"protocol": "grpc", "endpoint": f"http://127.0.0.1:{grpc_port}"}
@@ -172,6 +179,7 @@ def _build_pipeline(case: str, http_port: int, grpc_port: int, records: int) -> 
         "sdk-grpc": lambda: _sdk_pipeline("grpc", http_port, grpc_port, None),
         "sdk-grpc-bigq": lambda: _sdk_pipeline("grpc", http_port, grpc_port, big_queue),
         "fapilog-http": lambda: _fapilog_pipeline("http", http_port, grpc_port),
+        "fapilog-http-py": lambda: _fapilog_pipeline("http", http_port, grpc_port, pure=True),
         "fapilog-grpc": lambda: _fapilog_pipeline("grpc", http_port, grpc_port),
         "fapilog-json": lambda: _fapilog_pipeline("json", http_port, grpc_port),
     }

@@ -8,14 +8,15 @@ official ``opentelemetry.proto`` classes built per record, and the SDK's ``encod
 from __future__ import annotations
 
 import gc
-import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import repeat
 from typing import Any
 
 from benchmarks._delivery_common import ENCODE_BATCH, Unavailable
+from benchmarks._encoders import protobuf_encoder
 from benchmarks._receiver import count_records
 
 __all__ = ["measure_encode"]
@@ -136,10 +137,11 @@ def _single_body(result: object) -> list[bytes]:
     return [result]
 
 
-def _encode_fapilog() -> _Encoder:
-    """fapilog's hand-written encoder (its caches warm up on the first calls, as in use)."""
+def _encode_fapilog(pure_python: bool = False) -> _Encoder:
+    """fapilog's hand-written encoder (its caches warm up on the first calls, as in use);
+    with its compiled record encoder when that was built, unless ``pure_python``."""
     try:
-        encoder = importlib.import_module("fapilog_otel.otlp._protobuf").ProtobufEncoder()
+        encoder = protobuf_encoder(pure_python=pure_python)
     except (ImportError, AttributeError) as exc:
         raise Unavailable(f"fapilog_otel.otlp._protobuf not available: {exc!r}") from exc
     records = _fapilog_records(ENCODE_BATCH)
@@ -166,6 +168,7 @@ def _encode_sdk() -> _Encoder:
 
 _ENCODERS: dict[str, Callable[[], _Encoder]] = {
     "encode-fapilog": _encode_fapilog,
+    "encode-fapilog-py": partial(_encode_fapilog, pure_python=True),
     "encode-upb": _encode_upb,
     "encode-sdk": _encode_sdk,
 }

@@ -103,13 +103,15 @@ DELIVERY_CASES: dict[str, str] = {
     "sdk-grpc": "OTel SDK batch + OTLP/gRPC exporter, default queue 2,048",
     "sdk-grpc-bigq": "OTel SDK batch + OTLP/gRPC exporter, queue holds the burst",
     "fapilog-http": "fapilog_otel Container, otlp http/protobuf, defaults",
+    "fapilog-http-py": "fapilog-http with the pure-Python encoder (FAPILOG_PURE_PYTHON=1)",
     "fapilog-grpc": "fapilog_otel Container, otlp grpc, defaults",
     "fapilog-json": "fapilog_otel Container, otlp http/json, defaults",
     "fapilog-file": "fapilog_otel Container, file exporter (JSON lines), defaults",
 }
 #: Encode rows: key -> what it is.
 ENCODE_CASES: dict[str, str] = {
-    "encode-fapilog": "fapilog_otel ProtobufEncoder().encode(records)",
+    "encode-fapilog": "fapilog_otel ProtobufEncoder().encode(records), compiled when built",
+    "encode-fapilog-py": "fapilog_otel ProtobufEncoder().encode(records), pure Python",
     "encode-upb": "opentelemetry.proto classes built per record + SerializeToString()",
     "encode-sdk": "SDK encode_logs(records).SerializeToString()",
 }

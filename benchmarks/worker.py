@@ -12,7 +12,10 @@ w-convert             tuples -> ``LogRecord`` objects + attribute limits (``Stag
 w-default             as ``w-convert`` with the default processors: the redactors of
                       ``Settings().redactors``, made with ``load_processor``
 w-default-otlp        ``w-default`` + ``ProtobufEncoder().encode(records)``: the worker's
-                      whole cost per record before the socket (budget: 1,000 ns)
+                      whole cost per record before the socket (budget: 1,000 ns), with
+                      the compiled record encoder when it was built
+w-default-otlp-py     ``w-default-otlp`` with the pure-Python encoder
+                      (``FAPILOG_PURE_PYTHON=1``)
 w-filters             ``w-default`` with the built-in filters ``sample`` (ratio 0.5),
                       ``rate_limit`` and ``dedupe`` (their defaults) ahead of the redactors
 w-enrichers-off-path  reference: ``ProtobufEncoder().encode`` alone, on records converted
@@ -47,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from benchmarks import _history, _report
 from benchmarks._cases import CaseResult, Skipped
+from benchmarks._encoders import protobuf_encoder
 from benchmarks._interleaved import history_series, prepare_all, time_rounds
 
 if TYPE_CHECKING:
@@ -191,6 +195,7 @@ class _Tally:
         self.stages = stages
         self.raws = self.records = self.encoded = self.body_bytes = 0
         self.dropped: dict[str, int] = {}
+        self.encoder = ""
 
     def encoded_batch(self, records: int, result: Any) -> None:
         """Check that the encoder took every record; count the bytes."""
@@ -209,6 +214,8 @@ class _Tally:
             parts.append(f"dropped {dropped}")
         if self.encoded:
             parts.append(f"{self.body_bytes / self.encoded:.0f} B/record encoded")
+        if self.encoder:
+            parts.append(self.encoder)
         for link in self.stages.chain.links:
             stats = link.stats
             if stats.errors or stats.masked or stats.skipped:
@@ -220,19 +227,24 @@ class _Tally:
 
 
 def _staged(
-    filters: Sequence[str] = (), *, redactors: bool, encode: bool, time_stages: bool = True
+    filters: Sequence[str] = (),
+    *,
+    redactors: bool,
+    encode: bool,
+    time_stages: bool = True,
+    pure_python: bool = False,
 ) -> _Prepared:
     """A case that runs the stages and maybe the encoder over each batch; ``time_stages``
-    false: only the encoder is timed, on records the stages made untimed."""
+    false: only the encoder is timed, on records the stages made untimed; ``pure_python``:
+    the encoder never uses the compiled record encoder."""
     stages = _stages(filters, redactors=redactors)
     tally = _Tally(stages)
     run = stages.run
     clock = time.perf_counter_ns
     encoder: Any = None
     if encode:
-        from fapilog_otel.otlp._protobuf import ProtobufEncoder
-
-        encoder = ProtobufEncoder()
+        encoder = protobuf_encoder(pure_python=pure_python)
+        tally.encoder = "compiled encoder" if encoder._codec.compiled else "pure-Python encoder"
 
     def measure(raws: RawBatch) -> int:
         start = clock()
@@ -264,8 +276,14 @@ CASES: tuple[WorkerCase, ...] = (
     ),
     WorkerCase(
         "w-default-otlp",
-        "w-default + ProtobufEncoder.encode",
+        "w-default + ProtobufEncoder.encode (compiled record encoder when built)",
         partial(_staged, redactors=True, encode=True),
+        BUDGET_NS,
+    ),
+    WorkerCase(
+        "w-default-otlp-py",
+        "w-default-otlp with the pure-Python encoder",
+        partial(_staged, redactors=True, encode=True, pure_python=True),
         BUDGET_NS,
     ),
     WorkerCase(

@@ -35,6 +35,7 @@ __all__ = [
     "TooLarge",
     "describe",
     "encode_batch",
+    "key_text",
     "repaired",
     "split",
 ]
@@ -157,6 +158,17 @@ class EncodedRequests:
     def __repr__(self) -> str:
         sizes = [(len(body), count) for body, count in self.requests]
         return f"EncodedRequests(sizes={sizes!r}, oversize={self.oversize}, invalid={self.invalid})"
+
+
+def key_text(key: object) -> str:
+    """The text a key, name or label is written as: a ``str`` subclass as its base value
+    (as for values: the caches hold plain strings, so an equal subclass must encode the
+    same whether or not its plain twin was seen first), anything else as ``describe``."""
+    if type(key) is str:
+        return key
+    if isinstance(key, str):
+        return str.__str__(key)
+    return describe(key)
 
 
 def _uint(value: object, limit: int) -> int:

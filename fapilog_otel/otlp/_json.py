@@ -34,6 +34,7 @@ from fapilog_otel.otlp._encoded import (
     Encoder,
     TooLarge,
     describe,
+    key_text,
 )
 from fapilog_otel.record import LogRecord, Scope
 
@@ -132,7 +133,7 @@ def _other_value(value: object, depth: int, budget: Budget) -> bytes:
         budget.spend(len(items))
         pairs = [
             _key_value(name, _any_value(item, depth + 1, budget))
-            for name, item in ((_name(key), item) for key, item in items)
+            for name, item in ((key_text(key), item) for key, item in items)
             if name
         ]
         if not pairs:
@@ -151,10 +152,6 @@ def _other_value(value: object, depth: int, budget: Budget) -> bytes:
     if isinstance(value, (bytearray, memoryview)):
         return _bytes_value(bytes(value))
     return _string_value(describe(value))
-
-
-def _name(key: object) -> str:
-    return key if type(key) is str else describe(key)
 
 
 def _key_value(name: str, value: bytes) -> bytes:
@@ -232,7 +229,7 @@ class _JsonCodec:
 
     def _attribute(self, key: object, value: object) -> bytes:
         """A ``KeyValue`` object, or ``b""`` when its key is empty (the caller counts it)."""
-        name = _name(key)
+        name = key_text(key)
         if not name:
             return b""
         return _key_value(name, self._top_value(value))
@@ -259,7 +256,7 @@ class _JsonCodec:
         members = self._attributes(resource.attributes)
         head = b'{"resource":%s,"scopeLogs":[' % _message(members)
         schema_url = resource.schema_url
-        tail = b'],"schemaUrl":%s}' % _string(_name(schema_url)) if schema_url else b"]}"
+        tail = b'],"schemaUrl":%s}' % _string(key_text(schema_url)) if schema_url else b"]}"
         # The entry holds the resource, so its id is not reused while the entry lives.
         remember(self._resources, id(resource), (resource, head, tail), CACHE_LIMIT)
         return head, tail
@@ -270,13 +267,13 @@ class _JsonCodec:
             return cached
         members = []
         if scope.name:
-            members.append(_member(b"name", _string(_name(scope.name))))
+            members.append(_member(b"name", _string(key_text(scope.name))))
         if scope.version:
-            members.append(_member(b"version", _string(_name(scope.version))))
+            members.append(_member(b"version", _string(key_text(scope.version))))
         members += self._attributes(scope.attributes)
         head = b'{"scope":%s,"logRecords":[' % _message(members)
         schema_url = scope.schema_url
-        tail = b'],"schemaUrl":%s}' % _string(_name(schema_url)) if schema_url else b"]}"
+        tail = b'],"schemaUrl":%s}' % _string(key_text(schema_url)) if schema_url else b"]}"
         return remember(self._scopes, scope, (head, tail), CACHE_LIMIT)
 
     def join(self, resources: list[EncodedResource]) -> bytes:
@@ -292,7 +289,7 @@ class _JsonCodec:
     @staticmethod
     def _cached_member(cache: dict[str, bytes], name: bytes, text: object) -> bytes:
         """Encode a string member, caching it when ``text`` is a plain, short string."""
-        member = _member(name, _string(_name(text)))
+        member = _member(name, _string(key_text(text)))
         if type(text) is str and len(text) <= CACHED_TEXT_LIMIT:
             remember(cache, text, member, CACHE_LIMIT)
         return member

@@ -27,6 +27,7 @@ from typing import ClassVar, Final
 from opentelemetry.sdk.resources import Resource
 
 from fapilog_otel._cache import remember
+from fapilog_otel.otlp._compiled import compiled_record_encoder
 from fapilog_otel.otlp._encoded import (
     CACHE_LIMIT,
     CACHED_TEXT_LIMIT,
@@ -39,6 +40,7 @@ from fapilog_otel.otlp._encoded import (
     Encoder,
     TooLarge,
     describe,
+    key_text,
 )
 from fapilog_otel.record import LogRecord, Scope
 
@@ -201,7 +203,7 @@ def _other_value(value: object, depth: int, budget: Budget) -> bytes:
         budget.spend(len(items))
         pairs = [
             _field(_LIST_VALUES, _key_value(name, _any_value(item, depth + 1, budget)))
-            for name, item in ((_name(key), item) for key, item in items)
+            for name, item in ((key_text(key), item) for key, item in items)
             if name
         ]
         return _field(_ANY_KVLIST, b"".join(pairs))
@@ -216,10 +218,6 @@ def _other_value(value: object, depth: int, budget: Budget) -> bytes:
     if isinstance(value, (bytearray, memoryview)):
         return _field(_ANY_BYTES, bytes(value))
     return _string_value(describe(value))
-
-
-def _name(key: object) -> str:
-    return key if type(key) is str else describe(key)
 
 
 def _key_value(name: str, value: bytes) -> bytes:
@@ -260,7 +258,7 @@ def _framed(records: list[bytes]) -> bytes:
 class _ProtobufCodec:
     """The protobuf :class:`~fapilog_otel.otlp._encoded.Codec`, with its caches."""
 
-    __slots__ = ("_budget", "_resources", "_scopes", "record")
+    __slots__ = ("_budget", "_resources", "_scopes", "compiled", "record")
 
     empty_size: ClassVar[int] = 0
 
@@ -268,7 +266,11 @@ class _ProtobufCodec:
         self._budget = Budget()
         self._resources: dict[int, tuple[Resource, bytes, bytes]] = {}
         self._scopes: dict[Scope, tuple[bytes, bytes]] = {}
-        self.record = self._record_encoder()
+        python = self._record_encoder()
+        compiled = compiled_record_encoder(python)
+        #: Whether records go through the compiled encoder (see ``_compiled``).
+        self.compiled = compiled is not None
+        self.record = compiled if compiled is not None else python
 
     def begin(self, max_bytes: int) -> None:
         self._budget.set_max_bytes(max_bytes)
@@ -282,7 +284,7 @@ class _ProtobufCodec:
 
     def _attribute(self, key: object, value: object, tag: bytes) -> bytes:
         """An attribute field, or ``b""`` when its key is empty (the caller counts it)."""
-        name = _name(key)
+        name = key_text(key)
         if not name:
             return b""
         return _field(tag, _key_value(name, self._top_value(value)))
@@ -303,7 +305,7 @@ class _ProtobufCodec:
         if dropped:
             attributes += _RESOURCE_DROPPED + _varint(min(dropped, _UINT32 - 1))
         schema_url = resource.schema_url
-        tail = _field(_RESOURCE_LOGS_SCHEMA_URL, _utf8(_name(schema_url))) if schema_url else b""
+        tail = _field(_RESOURCE_LOGS_SCHEMA_URL, _utf8(key_text(schema_url))) if schema_url else b""
         head = _field(_RESOURCE_LOGS_RESOURCE, attributes)
         # The entry holds the resource, so its id is not reused while the entry lives.
         remember(self._resources, id(resource), (resource, head, tail), CACHE_LIMIT)
@@ -315,16 +317,16 @@ class _ProtobufCodec:
             return cached
         parts = []
         if scope.name:
-            parts.append(_field(_SCOPE_NAME, _utf8(_name(scope.name))))
+            parts.append(_field(_SCOPE_NAME, _utf8(key_text(scope.name))))
         if scope.version:
-            parts.append(_field(_SCOPE_VERSION, _utf8(_name(scope.version))))
+            parts.append(_field(_SCOPE_VERSION, _utf8(key_text(scope.version))))
         attributes, dropped = self._attributes(scope.attributes, _SCOPE_ATTRIBUTES)
         parts.append(attributes)
         if dropped:
             parts.append(_SCOPE_DROPPED + _varint(min(dropped, _UINT32 - 1)))
         head = _field(_SCOPE_LOGS_SCOPE, b"".join(parts))
         schema_url = scope.schema_url
-        tail = _field(_SCOPE_LOGS_SCHEMA_URL, _utf8(_name(schema_url))) if schema_url else b""
+        tail = _field(_SCOPE_LOGS_SCHEMA_URL, _utf8(key_text(schema_url))) if schema_url else b""
         return remember(self._scopes, scope, (head, tail), CACHE_LIMIT)
 
     def join(self, resources: list[EncodedResource]) -> bytes:
@@ -342,7 +344,7 @@ class _ProtobufCodec:
     @staticmethod
     def _cached_field(cache: dict[str, bytes], tag: bytes, text: object) -> bytes:
         """Encode a string field, caching it when ``text`` is a plain, short string."""
-        field = _field(tag, _utf8(_name(text)))
+        field = _field(tag, _utf8(key_text(text)))
         if type(text) is str and len(text) <= CACHED_TEXT_LIMIT:
             remember(cache, text, field, CACHE_LIMIT)
         return field
@@ -364,7 +366,7 @@ class _ProtobufCodec:
 
         def key_field(key: object) -> bytes:
             """The ``key`` field of a KeyValue for ``key``; ``b""`` for an empty key."""
-            name = _name(key)
+            name = key_text(key)
             field = _field(_KEY_VALUE_KEY, _utf8(name)) if name else b""
             if type(key) is str and len(key) <= CACHED_TEXT_LIMIT:
                 remember(keys, key, field, CACHE_LIMIT)

@@ -216,3 +216,33 @@ class TestValues:
         body = ProtobufEncoder().encode([make_record(body=deep, attributes={"a": deep})])
         request = ExportLogsServiceRequest.FromString(body.requests[0][0])
         assert 1 == len(request.resource_logs[0].scope_logs[0].log_records)
+
+
+@pytest.mark.parametrize("field", ["key", "severity_text", "event_name"])
+def test_str_subclass_names_encode_as_their_base_value_whatever_was_cached(field: str) -> None:
+    """A str subclass with its own ``__str__`` as a key, severity text or event name is
+    written as its base value, before and after an equal plain string filled the cache.
+
+    Regression: uncached it was written as ``str(key)`` ("overridden"), cached as the plain
+    twin's bytes ("user"), so the output depended on what the encoder had seen before.
+    """
+
+    def record(name: str) -> Any:
+        if field == "key":
+            return make_record(attributes={name: "x"})
+        return make_record(**{field: name})
+
+    def decoded_name(log: Any) -> str:
+        return log.attributes[0].key if field == "key" else getattr(log, field)
+
+    encoder = ProtobufEncoder()
+    fresh = ExportLogsServiceRequest.FromString(
+        encoder.encode([record(Text("user"))]).requests[0][0]
+    )
+    encoder.encode([record("user")])
+    cached = ExportLogsServiceRequest.FromString(
+        encoder.encode([record(Text("user"))]).requests[0][0]
+    )
+    for request in (fresh, cached):
+        log = request.resource_logs[0].scope_logs[0].log_records[0]
+        assert decoded_name(log) == "user"

@@ -1,0 +1,6 @@
+from collections.abc import Callable
+
+from fapilog_otel.record import LogRecord
+
+def setup(record_type: type[LogRecord], /) -> None: ...
+def encode_record(fallback: Callable[[LogRecord], bytes], record: LogRecord, /) -> bytes: ...
