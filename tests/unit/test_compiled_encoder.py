@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import enum
 import functools
-import gc
 import importlib.util
 import math
 import struct
-import sys
-import tracemalloc
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -518,115 +515,6 @@ class TestModule:
         encode = compiled_record_encoder(python_encoder())
         assert isinstance(encode, functools.partial)
         assert cencode.encode_record is encode.func
-
-
-class CallCounter:
-    """A pure-Python fallback that only counts its calls (it keeps nothing per call)."""
-
-    def __init__(self) -> None:
-        self.encode = python_encoder()
-        self.calls = 0
-
-    def __call__(self, record: LogRecord) -> bytes:
-        self.calls += 1
-        return self.encode(record)
-
-
-def leak_check_records() -> list[LogRecord]:
-    """A small record, one that outgrows the stack buffer, and one for the fallback."""
-    records = [
-        make_record(
-            body="hello",
-            severity_number=9,
-            severity_text="INFO",
-            attributes={
-                "text": "v2",
-                "int": 700,
-                "bool": True,
-                "float": 0.5,
-                "none": None,
-                "bytes": b"raw",
-            },
-            trace_id=TRACE_ID,
-            span_id=SPAN_ID,
-            event_name="event",
-        ),
-        make_record(body="é" * 3000, attributes={"big": "ü" * 3000, "i": INT64_MIN}),
-        make_record(attributes={"nested": [1000, {"key": b"raw"}]}),
-    ]
-    assert [True, True, False] == [in_fast_subset(record) for record in records]
-    return records
-
-
-def shared(item: object) -> bool:
-    """Whether ``item`` is a process-wide singleton whose count other code moves (a small
-    int also moves whenever a count being recorded happens to equal it)."""
-    return item is None or type(item) is bool or (type(item) is int and -5 <= item <= 256)
-
-
-def refcounts_change(encode: Callable[[LogRecord], object], records: list[LogRecord]) -> bool:
-    """Whether 10,000 rounds of ``encode`` over ``records`` change a reference count of
-    ``encode``, a record, or anything a record holds (after one warm-up round)."""
-    for record in records:
-        encode(record)
-    held: list[object] = [encode, *records]
-    for record in records:
-        held += (getattr(record, name) for name in LogRecord.__slots__)
-        held += record.attributes
-        held += record.attributes.values()
-    held = [item for item in held if not shared(item)]
-    before = [sys.getrefcount(item) for item in held]
-    for _ in range(10_000):
-        for record in records:
-            encode(record)
-    after = [sys.getrefcount(item) for item in held]
-    return before != after
-
-
-def traced_growth(
-    encode: Callable[[LogRecord], object], records: list[LogRecord], rounds: int
-) -> int:
-    """Bytes still allocated after ``rounds`` rounds of ``encode`` over ``records``."""
-    for record in records:
-        encode(record)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        start = tracemalloc.get_traced_memory()[0]
-        for _ in range(rounds):
-            for record in records:
-                encode(record)
-        gc.collect()
-        return tracemalloc.get_traced_memory()[0] - start
-    finally:
-        tracemalloc.stop()
-
-
-class TestNoLeaks:
-    def test_reference_counts_stay(self, cencode: ModuleType) -> None:
-        """Encoding leaves the reference counts of a record and all it holds unchanged."""
-        kept: list[object] = []
-        # The check sees a leak: an encoder that keeps each body moves the counts.
-        assert refcounts_change(lambda record: kept.append(record.body), leak_check_records())
-        counter = CallCounter()
-        encode = compiled_record_encoder(counter)
-        assert encode is not None
-        assert not refcounts_change(encode, leak_check_records())
-        assert 1 + 10_000 == counter.calls  # only the third record, in every round
-
-    def test_memory_stays_flat(self, cencode: ModuleType) -> None:
-        """150,000 encodings (C path, heap buffer and fallback) leave no memory behind."""
-        limit = 64 * 1024
-        kept: list[bytes] = []
-        # The check sees a leak: keeping one small object per call is far over the limit.
-        leaky = traced_growth(lambda _: kept.append(b"%d" % len(kept)), leak_check_records(), 5000)
-        assert leaky > 10 * limit
-        kept.clear()
-        counter = CallCounter()
-        encode = compiled_record_encoder(counter)
-        assert encode is not None
-        assert traced_growth(encode, leak_check_records(), 50_000) < limit
-        assert 1 + 50_000 == counter.calls
 
 
 class TestSwitch:
