@@ -16,6 +16,11 @@ w-default-otlp        ``w-default`` + ``ProtobufEncoder().encode(records)``: the
                       the compiled record encoder when it was built
 w-default-otlp-py     ``w-default-otlp`` with the pure-Python encoder
                       (``FAPILOG_PURE_PYTHON=1``)
+w-direct-otlp         the direct path of the same configuration: the tuples themselves
+                      to ``ProtobufEncoder().encode_direct``, redaction fused into the
+                      encoder (see ``fapilog_otel._direct``); same bytes as
+                      ``w-default-otlp``
+w-direct-otlp-py      ``w-direct-otlp`` with the pure-Python encoder
 w-filters             ``w-default`` with the built-in filters ``sample`` (ratio 0.5),
                       ``rate_limit`` and ``dedupe`` (their defaults) ahead of the redactors
 w-enrichers-off-path  reference: ``ProtobufEncoder().encode`` alone, on records converted
@@ -263,6 +268,42 @@ def _staged(
     return _Prepared(measure, tally.summary)
 
 
+def _direct(*, pure_python: bool = False) -> _Prepared:
+    """The direct path: the same batches handed over as tuples and encoded by
+    ``ProtobufEncoder.encode_direct`` with the redaction fused in (what a container with
+    the default processors and an OTLP/protobuf exporter does)."""
+    from fapilog_otel._direct import DirectBatch, plan_direct
+    from fapilog_otel.otlp import OTLPExporter
+
+    stages = _stages(redactors=True)
+    plan = plan_direct(
+        chain=stages.chain,
+        exporters=[OTLPExporter("http://127.0.0.1:9/v1/logs", diagnostics=False)],
+        resource=stages.resource,
+        count_limit=stages.count_limit,
+        length_limit=stages.length_limit,
+        stages=stages,
+        diagnostics=stages.diagnostics,
+    )
+    if plan is None:
+        raise RuntimeError("the default settings do not give a direct plan")
+    tally = _Tally(stages)
+    encoder = protobuf_encoder(pure_python=pure_python)
+    tally.encoder = "compiled encoder" if encoder._codec.compiled else "pure-Python encoder"
+    clock = time.perf_counter_ns
+
+    def measure(raws: RawBatch) -> int:
+        start = clock()
+        result = encoder.encode_direct(DirectBatch(raws, plan))
+        elapsed = clock() - start
+        tally.encoded_batch(len(raws), result)
+        tally.raws += len(raws)
+        tally.records += len(raws)
+        return elapsed
+
+    return _Prepared(measure, tally.summary)
+
+
 CASES: tuple[WorkerCase, ...] = (
     WorkerCase(
         "w-convert",
@@ -284,6 +325,18 @@ CASES: tuple[WorkerCase, ...] = (
         "w-default-otlp-py",
         "w-default-otlp with the pure-Python encoder",
         partial(_staged, redactors=True, encode=True, pure_python=True),
+        BUDGET_NS,
+    ),
+    WorkerCase(
+        "w-direct-otlp",
+        "direct path: tuples encoded with redaction fused (compiled encoder when built)",
+        _direct,
+        BUDGET_NS,
+    ),
+    WorkerCase(
+        "w-direct-otlp-py",
+        "w-direct-otlp with the pure-Python encoder",
+        partial(_direct, pure_python=True),
         BUDGET_NS,
     ),
     WorkerCase(

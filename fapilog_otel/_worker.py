@@ -4,6 +4,8 @@ Data flow (see ``docs/architecture.md``)::
 
     queue --take(max batch)--> tuples -> LogRecords -> processors -> attribute limits
           --> one batch object handed to every exporter lane (in parallel)
+    (or, on the direct path: the tuples themselves, which the OTLP exporters encode with
+    the redaction fused in; see ``_direct``)
           --> when every lane is done: exported / failed counted, flush waiters woken
 
 The worker is idle-silent: with an empty queue it sleeps on an event that a producer sets
@@ -33,6 +35,7 @@ from fapilog_otel import _stats
 from fapilog_otel._capture import PIPELINE_THREAD, bound_context, mark_pipeline_thread
 from fapilog_otel._chain import Chain, ChainLink
 from fapilog_otel._diagnostics import Diagnostics
+from fapilog_otel._direct import DirectBatch, breakers_closed, direct_path_enabled, plan_direct
 from fapilog_otel._drop_report import INTENDED, DropReporter
 from fapilog_otel._lanes import ExporterLane, exporter_name
 from fapilog_otel._queue import RecordQueue
@@ -123,6 +126,20 @@ class Worker:
             count_limit=settings.limits.attribute_count,
             length_limit=settings.limits.attribute_value_length,
             diagnostics=diagnostics,
+        )
+        #: The direct path's plan, or None when batches take the ordinary path.
+        self._direct = (
+            plan_direct(
+                chain=self._chain,
+                exporters=self._exporters,
+                resource=resource,
+                count_limit=settings.limits.attribute_count,
+                length_limit=settings.limits.attribute_value_length,
+                stages=self._stages,
+                diagnostics=diagnostics,
+            )
+            if direct_path_enabled()
+            else None
         )
         self._max_batch = settings.batch.max_size
         self._max_delay = settings.batch.max_delay_ms / 1000
@@ -325,7 +342,12 @@ class Worker:
         submitted.
         """
         dropped: dict[str, int] = {}
-        records, added = self._stages.run(raws, dropped, internal=internal)
+        plan = self._direct
+        records: list[Any]
+        if plan is not None and not internal and breakers_closed(self._chain):
+            records, added = DirectBatch(raws, plan), 0
+        else:
+            records, added = self._stages.run(raws, dropped, internal=internal)
         if not self.lanes and records:
             dropped[_stats.NO_EXPORTER] = dropped.get(_stats.NO_EXPORTER, 0) + len(records)
             records = []

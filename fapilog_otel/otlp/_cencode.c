@@ -608,82 +608,133 @@ write_attribute(Buffer *buf, PyObject *key, PyObject *value)
 }
 
 /* ---------------------------------------------------------------------------------- */
+/* The direct path's redaction: the decisions the Python side cached (see _direct.py).   */
+
+typedef struct {
+    PyObject *key_masks;        /* dict: key -> masked whole?; NULL: no key redactor */
+    PyObject *clean_texts;      /* dict: text -> text with secrets masked; NULL: none */
+    PyObject *masked_value;     /* exact str: what a masked key's value becomes */
+    Py_ssize_t min_text_length; /* shorter strings are never changed */
+    int scans_ints;             /* whether ints from int_scan_min up may be masked */
+    int64_t int_scan_min;
+} Redaction;
+
+/*
+ * The value attribute `key` = `value` is sent with, borrowed; NULL when the cached
+ * decisions do not say (a key or text not seen before, an int that may be a card
+ * number, a value of another type): the record then goes to the Python encoder.
+ */
+static PyObject *
+redacted(const Redaction *r, PyObject *key, PyObject *value)
+{
+    if (r->key_masks != NULL) {
+        PyObject *masked = PyDict_GetItemWithError(r->key_masks, key);
+        if (masked == NULL) {
+            return NULL;
+        }
+        if (masked == Py_True) {
+            return r->masked_value;
+        }
+    }
+    PyTypeObject *cls = Py_TYPE(value);
+    if (cls == &PyUnicode_Type) {
+        if (r->clean_texts == NULL || PyUnicode_GET_LENGTH(value) < r->min_text_length) {
+            return value;
+        }
+        PyObject *clean = PyDict_GetItemWithError(r->clean_texts, value);
+        return clean != NULL && PyUnicode_CheckExact(clean) ? clean : NULL;
+    }
+    if (cls == &PyLong_Type) {
+        uint64_t bits;
+        if (!r->scans_ints) {
+            return value;
+        }
+        if (as_int64_bits(value, &bits) < 0 || (int64_t)bits >= r->int_scan_min) {
+            return NULL;
+        }
+        return value;
+    }
+    if (cls == &PyBool_Type || cls == &PyFloat_Type || value == Py_None) {
+        return value;
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------------- */
 /* The record.                                                                          */
 
-static inline PyObject *
-slot(const State *state, PyObject *record, int field)
+#define MAX_DICTS 3
+
+/* A record's fields, read and range-checked, ready to write. */
+typedef struct {
+    uint64_t timestamp, observed, severity, dropped, trace_flags, span_id;
+    uint64_t trace_id_high, trace_id_low;
+    Text severity_text, event_name, body;
+    int has_severity_text, has_event_name, has_body;
+    PyObject *dicts[MAX_DICTS]; /* the attributes, in order, with distinct keys */
+    int n_dicts;
+} Parts;
+
+/* Read the optional texts and the body (None or an exact str); -1 outside the subset. */
+static int
+read_texts(Parts *parts, PyObject *severity_text, PyObject *event_name, PyObject *body)
 {
-    return *(PyObject **)((char *)record + state->offsets[field]);
+    if (optional_text(severity_text, &parts->severity_text, &parts->has_severity_text) < 0 ||
+        optional_text(event_name, &parts->event_name, &parts->has_event_name) < 0) {
+        return -1;
+    }
+    parts->has_body = body != Py_None;
+    if (parts->has_body &&
+        (!PyUnicode_CheckExact(body) || text_measure(body, &parts->body) < 0)) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Check the numbers the encoder cannot write as they are. */
+static inline int
+check_ranges(const Parts *parts)
+{
+    if (parts->severity > MAX_SEVERITY || parts->dropped >= UINT32_LIMIT ||
+        parts->trace_flags >= UINT32_LIMIT) {
+        return -1;
+    }
+    return 0;
 }
 
 /*
- * Write the record's fields into `buf`. Returns -1 when the record is outside the fast
- * subset (an unset slot included); the caller then discards the buffer.
+ * Write the record's fields into `buf`, its attributes redacted with `r` (NULL: as they
+ * are). Returns -1 when the record is outside the fast subset; the caller then discards
+ * the buffer.
  */
 static int
-write_record(const State *state, PyObject *record, Buffer *buf)
+write_parts(const Parts *parts, const Redaction *r, Buffer *buf)
 {
-    PyObject *fields[N_FIELDS];
-    for (int i = 0; i < N_FIELDS; i++) {
-        fields[i] = slot(state, record, i);
-        if (fields[i] == NULL) {
-            return -1;
-        }
-    }
-
-    uint64_t timestamp, observed, severity, dropped, trace_flags, span_id;
-    uint64_t trace_id_high, trace_id_low;
-    if (as_uint64(fields[F_TIMESTAMP], &timestamp) < 0 ||
-        as_uint64(fields[F_OBSERVED_TIMESTAMP], &observed) < 0 ||
-        as_uint64(fields[F_SEVERITY_NUMBER], &severity) < 0 ||
-        as_uint64(fields[F_DROPPED_ATTRIBUTES_COUNT], &dropped) < 0 ||
-        as_uint64(fields[F_TRACE_FLAGS], &trace_flags) < 0 ||
-        as_uint64(fields[F_SPAN_ID], &span_id) < 0 ||
-        as_uint128(fields[F_TRACE_ID], &trace_id_high, &trace_id_low) < 0) {
-        return -1;
-    }
-    if (severity > MAX_SEVERITY || dropped >= UINT32_LIMIT || trace_flags >= UINT32_LIMIT) {
-        return -1;
-    }
-    Text severity_text, event_name, body;
-    int has_severity_text, has_event_name;
-    if (optional_text(fields[F_SEVERITY_TEXT], &severity_text, &has_severity_text) < 0 ||
-        optional_text(fields[F_EVENT_NAME], &event_name, &has_event_name) < 0) {
-        return -1;
-    }
-    PyObject *body_value = fields[F_BODY];
-    if (body_value != Py_None &&
-        (!PyUnicode_CheckExact(body_value) || text_measure(body_value, &body) < 0)) {
-        return -1;
-    }
-    PyObject *attributes = fields[F_ATTRIBUTES];
-    if (!PyDict_CheckExact(attributes)) {
-        return -1;
-    }
-
+    uint64_t observed = parts->observed;
     /* The fixed-size fields all fit the stack buffer, which is empty here. */
     unsigned char *p = buffer_end(buf);
-    if (timestamp && observed) {
+    if (parts->timestamp && observed) {
         *p++ = RECORD_TIME;
-        p = put_fixed64(p, timestamp);
+        p = put_fixed64(p, parts->timestamp);
         *p++ = RECORD_OBSERVED_TIME;
         p = put_fixed64(p, observed);
         observed = 0;
     }
-    else if (timestamp) {
+    else if (parts->timestamp) {
         *p++ = RECORD_TIME;
-        p = put_fixed64(p, timestamp);
+        p = put_fixed64(p, parts->timestamp);
     }
-    if (severity) {
+    if (parts->severity) {
         *p++ = RECORD_SEVERITY_NUMBER;
-        *p++ = (unsigned char)severity;
+        *p++ = (unsigned char)parts->severity;
     }
     buffer_commit(buf, p);
-    if (has_severity_text && write_text_field(buf, RECORD_SEVERITY_TEXT, &severity_text) < 0) {
+    if (parts->has_severity_text &&
+        write_text_field(buf, RECORD_SEVERITY_TEXT, &parts->severity_text) < 0) {
         return -1;
     }
-    if (body_value != Py_None) {
-        size_t any_size = field_size(body.size);
+    if (parts->has_body) {
+        size_t any_size = field_size(parts->body.size);
         if (buffer_reserve(buf, field_size(any_size)) < 0) {
             return -1;
         }
@@ -691,15 +742,22 @@ write_record(const State *state, PyObject *record, Buffer *buf)
         *p++ = RECORD_BODY;
         p = put_varint(p, any_size);
         *p++ = ANY_STRING;
-        p = put_varint(p, body.size);
-        buffer_commit(buf, put_text(p, &body));
+        p = put_varint(p, parts->body.size);
+        buffer_commit(buf, put_text(p, &parts->body));
     }
 
-    Py_ssize_t position = 0;
-    PyObject *key, *value;
-    while (PyDict_Next(attributes, &position, &key, &value)) {
-        if (write_attribute(buf, key, value) < 0) {
-            return -1;
+    for (int i = 0; i < parts->n_dicts; i++) {
+        Py_ssize_t position = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(parts->dicts[i], &position, &key, &value)) {
+            if (r != NULL) {
+                if (!PyUnicode_CheckExact(key) || (value = redacted(r, key, value)) == NULL) {
+                    return -1;
+                }
+            }
+            if (write_attribute(buf, key, value) < 0) {
+                return -1;
+            }
         }
     }
 
@@ -708,34 +766,192 @@ write_record(const State *state, PyObject *record, Buffer *buf)
         return -1;
     }
     p = buffer_end(buf);
-    if (dropped) {
+    if (parts->dropped) {
         *p++ = RECORD_DROPPED;
-        p = put_varint(p, dropped);
+        p = put_varint(p, parts->dropped);
     }
-    if (trace_flags & 0xFF) {
+    if (parts->trace_flags & 0xFF) {
         *p++ = RECORD_FLAGS;
-        p = put_fixed32(p, (uint32_t)(trace_flags & 0xFF));
+        p = put_fixed32(p, (uint32_t)(parts->trace_flags & 0xFF));
     }
-    if (trace_id_high || trace_id_low) {
+    if (parts->trace_id_high || parts->trace_id_low) {
         *p++ = RECORD_TRACE_ID;
         *p++ = 16;
-        p = put_big_endian64(p, trace_id_high);
-        p = put_big_endian64(p, trace_id_low);
+        p = put_big_endian64(p, parts->trace_id_high);
+        p = put_big_endian64(p, parts->trace_id_low);
     }
-    if (span_id) {
+    if (parts->span_id) {
         *p++ = RECORD_SPAN_ID;
         *p++ = 8;
-        p = put_big_endian64(p, span_id);
+        p = put_big_endian64(p, parts->span_id);
     }
     if (observed) {
         *p++ = RECORD_OBSERVED_TIME;
         p = put_fixed64(p, observed);
     }
     buffer_commit(buf, p);
-    if (has_event_name && write_text_field(buf, RECORD_EVENT_NAME, &event_name) < 0) {
+    if (parts->has_event_name &&
+        write_text_field(buf, RECORD_EVENT_NAME, &parts->event_name) < 0) {
         return -1;
     }
     return 0;
+}
+
+static inline PyObject *
+slot(const State *state, PyObject *record, int field)
+{
+    return *(PyObject **)((char *)record + state->offsets[field]);
+}
+
+/* Read a LogRecord's slots into `parts`; -1 outside the fast subset (an unset slot too). */
+static int
+read_record(const State *state, PyObject *record, Parts *parts)
+{
+    PyObject *fields[N_FIELDS];
+    for (int i = 0; i < N_FIELDS; i++) {
+        fields[i] = slot(state, record, i);
+        if (fields[i] == NULL) {
+            return -1;
+        }
+    }
+    if (as_uint64(fields[F_TIMESTAMP], &parts->timestamp) < 0 ||
+        as_uint64(fields[F_OBSERVED_TIMESTAMP], &parts->observed) < 0 ||
+        as_uint64(fields[F_SEVERITY_NUMBER], &parts->severity) < 0 ||
+        as_uint64(fields[F_DROPPED_ATTRIBUTES_COUNT], &parts->dropped) < 0 ||
+        as_uint64(fields[F_TRACE_FLAGS], &parts->trace_flags) < 0 ||
+        as_uint64(fields[F_SPAN_ID], &parts->span_id) < 0 ||
+        as_uint128(fields[F_TRACE_ID], &parts->trace_id_high, &parts->trace_id_low) < 0 ||
+        check_ranges(parts) < 0) {
+        return -1;
+    }
+    if (read_texts(parts, fields[F_SEVERITY_TEXT], fields[F_EVENT_NAME], fields[F_BODY]) < 0) {
+        return -1;
+    }
+    PyObject *attributes = fields[F_ATTRIBUTES];
+    if (!PyDict_CheckExact(attributes)) {
+        return -1;
+    }
+    parts->dicts[0] = attributes;
+    parts->n_dicts = 1;
+    return 0;
+}
+
+/* The queued tuple's slots (see fapilog_otel/_raw.py). */
+enum {
+    RAW_TIME,
+    RAW_OBSERVED,
+    RAW_SEVERITY_NUMBER,
+    RAW_SEVERITY_TEXT,
+    RAW_BODY,
+    RAW_ATTRS,
+    RAW_SCOPE,
+    RAW_BOUND,
+    RAW_CONTEXT,
+    RAW_SPAN,
+    RAW_EVENT_NAME,
+    RAW_EXC,
+    RAW_RESOURCE,
+    RAW_SIZE
+};
+
+/* Whether any key of `earlier` is also in `later` (an error is reported as a clash). */
+static int
+keys_clash(PyObject *earlier, PyObject *later)
+{
+    Py_ssize_t position = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(earlier, &position, &key, &value)) {
+        if (PyDict_Contains(later, key) != 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Read a queued tuple into `parts`, its body redacted with `r`; -1 for a tuple the
+ * Python encoder must see: an exception or a resource of its own, attribute dicts whose
+ * keys overlap (the merge is left to Python), more than `count_limit` attributes (-1:
+ * no limit), or anything outside the fast subset.
+ */
+static int
+read_raw(PyObject *raw, const Redaction *r, Py_ssize_t count_limit, Parts *parts)
+{
+    if (!PyTuple_CheckExact(raw) || PyTuple_GET_SIZE(raw) != RAW_SIZE) {
+        return -1;
+    }
+    PyObject **items = ((PyTupleObject *)raw)->ob_item;
+    if (items[RAW_EXC] != Py_None || items[RAW_RESOURCE] != Py_None) {
+        return -1;
+    }
+    PyObject *observed = items[RAW_OBSERVED];
+    if (as_uint64(items[RAW_TIME], &parts->timestamp) < 0 ||
+        as_uint64(observed == Py_None ? items[RAW_TIME] : observed, &parts->observed) < 0 ||
+        as_uint64(items[RAW_SEVERITY_NUMBER], &parts->severity) < 0) {
+        return -1;
+    }
+    parts->dropped = 0;
+    PyObject *span = items[RAW_SPAN];
+    if (span == Py_None) {
+        parts->trace_flags = parts->span_id = parts->trace_id_high = parts->trace_id_low = 0;
+    }
+    else if (!PyTuple_CheckExact(span) || PyTuple_GET_SIZE(span) != 3 ||
+             as_uint128(PyTuple_GET_ITEM(span, 0), &parts->trace_id_high,
+                        &parts->trace_id_low) < 0 ||
+             as_uint64(PyTuple_GET_ITEM(span, 1), &parts->span_id) < 0 ||
+             as_uint64(PyTuple_GET_ITEM(span, 2), &parts->trace_flags) < 0) {
+        return -1;
+    }
+    if (check_ranges(parts) < 0) {
+        return -1;
+    }
+    PyObject *body = items[RAW_BODY];
+    if (PyUnicode_CheckExact(body) && r->clean_texts != NULL &&
+        PyUnicode_GET_LENGTH(body) >= r->min_text_length) {
+        body = PyDict_GetItemWithError(r->clean_texts, body);
+        if (body == NULL || !PyUnicode_CheckExact(body)) {
+            return -1;
+        }
+    }
+    if (read_texts(parts, items[RAW_SEVERITY_TEXT], items[RAW_EVENT_NAME], body) < 0) {
+        return -1;
+    }
+    /* Context-bound, then logger-bound, then the call's: the merge order of _raw.py. */
+    const int order[MAX_DICTS] = {RAW_CONTEXT, RAW_BOUND, RAW_ATTRS};
+    Py_ssize_t count = 0;
+    parts->n_dicts = 0;
+    for (int i = 0; i < MAX_DICTS; i++) {
+        PyObject *dict = items[order[i]];
+        if (dict == Py_None) {
+            continue;
+        }
+        if (!PyDict_CheckExact(dict)) {
+            return -1;
+        }
+        if (PyDict_GET_SIZE(dict) == 0) {
+            continue;
+        }
+        for (int j = 0; j < parts->n_dicts; j++) {
+            if (keys_clash(parts->dicts[j], dict)) {
+                return -1;
+            }
+        }
+        count += PyDict_GET_SIZE(dict);
+        parts->dicts[parts->n_dicts++] = dict;
+    }
+    if (count_limit >= 0 && count > count_limit) {
+        return -1;
+    }
+    return 0;
+}
+
+/* The bytes written into `buf`, as a new bytes object. */
+static PyObject *
+take_bytes(Buffer *buf)
+{
+    PyObject *encoded = PyBytes_FromStringAndSize((const char *)buf->data, (Py_ssize_t)buf->size);
+    buffer_free(buf);
+    return encoded;
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -766,19 +982,112 @@ encode_record(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     if (Py_IS_TYPE(record, state->record_type)) {
+        Parts parts;
         Buffer buf;
         buffer_init(&buf);
-        PyObject *encoded = NULL;
-        if (write_record(state, record, &buf) == 0) {
-            encoded = PyBytes_FromStringAndSize((const char *)buf.data, (Py_ssize_t)buf.size);
+        if (read_record(state, record, &parts) == 0 && write_parts(&parts, NULL, &buf) == 0) {
+            PyObject *encoded = take_bytes(&buf);
+            if (encoded != NULL) {
+                return encoded;
+            }
         }
-        buffer_free(&buf);
-        if (encoded != NULL) {
-            return encoded;
+        else {
+            buffer_free(&buf);
         }
         PyErr_Clear();
     }
     return PyObject_CallOneArg(fallback, record);
+}
+
+/*
+ * Read the view of a direct plan's redaction: a tuple (key_masks, clean_texts,
+ * masked_value, min_text_length, int_scan_min, count_limit), None for what is absent.
+ */
+static int
+read_view(PyObject *view, Redaction *r, Py_ssize_t *count_limit)
+{
+    if (!PyTuple_CheckExact(view) || PyTuple_GET_SIZE(view) != 6) {
+        PyErr_SetString(PyExc_TypeError, "encode_raw() takes a view tuple of 6 items");
+        return -1;
+    }
+    PyObject *key_masks = PyTuple_GET_ITEM(view, 0);
+    PyObject *clean_texts = PyTuple_GET_ITEM(view, 1);
+    PyObject *masked_value = PyTuple_GET_ITEM(view, 2);
+    PyObject *int_scan_min = PyTuple_GET_ITEM(view, 4);
+    PyObject *limit = PyTuple_GET_ITEM(view, 5);
+    if ((key_masks != Py_None && !PyDict_CheckExact(key_masks)) ||
+        (clean_texts != Py_None && !PyDict_CheckExact(clean_texts)) ||
+        (key_masks != Py_None && !PyUnicode_CheckExact(masked_value))) {
+        PyErr_SetString(PyExc_TypeError, "encode_raw(): an invalid view");
+        return -1;
+    }
+    r->key_masks = key_masks == Py_None ? NULL : key_masks;
+    r->clean_texts = clean_texts == Py_None ? NULL : clean_texts;
+    r->masked_value = masked_value;
+    r->min_text_length = PyLong_AsSsize_t(PyTuple_GET_ITEM(view, 3));
+    if (r->min_text_length == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    r->scans_ints = int_scan_min != Py_None;
+    r->int_scan_min = 0;
+    if (r->scans_ints) {
+        r->int_scan_min = PyLong_AsLongLong(int_scan_min);
+        if (r->int_scan_min == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    *count_limit = -1;
+    if (limit != Py_None) {
+        *count_limit = PyLong_AsSsize_t(limit);
+        if (*count_limit == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(encode_raw_doc,
+"encode_raw(fallback, view, raw, /)\n"
+"--\n"
+"\n"
+"Return the content of the OTLP/protobuf LogRecord message for the queued tuple ``raw``,\n"
+"its attributes and body redacted by the decisions cached in ``view`` (see\n"
+"fapilog_otel._direct.Redaction.view).\n"
+"\n"
+"The result is that of the Python encoder ``fallback`` (bytes, or None for a tuple the\n"
+"direct path leaves to the ordinary one), which is called for any tuple this function\n"
+"does not encode itself.");
+
+static PyObject *
+encode_raw(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "encode_raw() takes exactly 3 arguments (%zd given)",
+                     nargs);
+        return NULL;
+    }
+    (void)module;
+    PyObject *fallback = args[0];
+    PyObject *raw = args[2];
+    Redaction r;
+    Py_ssize_t count_limit;
+    if (read_view(args[1], &r, &count_limit) < 0) {
+        return NULL;
+    }
+    Parts parts;
+    Buffer buf;
+    buffer_init(&buf);
+    if (read_raw(raw, &r, count_limit, &parts) == 0 && write_parts(&parts, &r, &buf) == 0) {
+        PyObject *encoded = take_bytes(&buf);
+        if (encoded != NULL) {
+            return encoded;
+        }
+    }
+    else {
+        buffer_free(&buf);
+    }
+    PyErr_Clear();
+    return PyObject_CallOneArg(fallback, raw);
 }
 
 PyDoc_STRVAR(setup_doc,
@@ -829,6 +1138,7 @@ setup(PyObject *module, PyObject *record_type)
 static PyMethodDef methods[] = {
     {"encode_record", (PyCFunction)(void (*)(void))encode_record, METH_FASTCALL,
      encode_record_doc},
+    {"encode_raw", (PyCFunction)(void (*)(void))encode_raw, METH_FASTCALL, encode_raw_doc},
     {"setup", setup, METH_O, setup_doc},
     {NULL, NULL, 0, NULL},
 };

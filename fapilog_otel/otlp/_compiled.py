@@ -13,33 +13,43 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Final
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final
 
 from fapilog_otel.record import LogRecord
 
-__all__ = ["COMPILED_AVAILABLE", "PURE_PYTHON_VARIABLE", "compiled_record_encoder"]
+if TYPE_CHECKING:
+    from fapilog_otel._direct import DirectPlan
+
+__all__ = [
+    "COMPILED_AVAILABLE",
+    "PURE_PYTHON_VARIABLE",
+    "compiled_raw_encoder",
+    "compiled_record_encoder",
+]
 
 #: The environment variable that forces the pure-Python encoder.
 PURE_PYTHON_VARIABLE: Final = "FAPILOG_PURE_PYTHON"
 _TRUE_VALUES: Final = frozenset({"1", "true", "yes", "on"})
 
 RecordEncoder = Callable[[LogRecord], bytes]
+RawEncoder = Callable[[Any], "bytes | None"]
 
 
-def _load() -> Callable[[RecordEncoder, LogRecord], bytes] | None:
-    """The extension's ``encode_record``, set up for :class:`LogRecord`; None without it."""
+def _load() -> ModuleType | None:
+    """The extension, set up for :class:`LogRecord`; None without it."""
     try:
         from fapilog_otel.otlp import _cencode
     except ImportError:
         return None
     _cencode.setup(LogRecord)
-    return _cencode.encode_record
+    return _cencode
 
 
-_ENCODE_RECORD: Final = _load()
+_MODULE: Final = _load()
 
 #: Whether the compiled extension was built and imports.
-COMPILED_AVAILABLE: Final = _ENCODE_RECORD is not None
+COMPILED_AVAILABLE: Final = _MODULE is not None
 
 
 def _pure_python_forced() -> bool:
@@ -58,6 +68,38 @@ def compiled_record_encoder(fallback: RecordEncoder) -> RecordEncoder | None:
         ``FAPILOG_PURE_PYTHON`` is set to a true value (read on each call, so each codec
         decides once, when it is built).
     """
-    if _ENCODE_RECORD is None or _pure_python_forced():
+    if _MODULE is None or _pure_python_forced():
         return None
-    return functools.partial(_ENCODE_RECORD, fallback)
+    return functools.partial(_MODULE.encode_record, fallback)
+
+
+def compiled_raw_encoder(
+    fallback: Callable[[Any], bytes | None], plan: DirectPlan
+) -> Callable[[Any], bytes | None] | None:
+    """Return the compiled encoder of queued tuples for ``plan``, or None (as for
+    :func:`compiled_record_encoder`).
+
+    Args:
+        fallback: The Python encoder of the direct path; the compiled one calls it for the
+            tuples it does not encode itself (a decision of the redaction not cached yet
+            included), so both always give the same result.
+        plan: The direct plan whose redaction decisions it reads.
+    """
+    if _MODULE is None or _pure_python_forced():
+        return None
+    return functools.partial(_MODULE.encode_raw, fallback, view(plan))
+
+
+def view(plan: DirectPlan) -> tuple[Any, ...]:
+    """What the compiled encoder reads of a plan (see ``encode_raw`` in ``_cencode.c``)."""
+    redaction = plan.redaction
+    if redaction is None:
+        return (None, None, None, 0, None, plan.count_limit)
+    return (
+        redaction.key_masks if redaction.masked_value is not None else None,
+        redaction.clean_texts if redaction.scans_values else None,
+        redaction.masked_value,
+        redaction.min_text_length,
+        redaction.int_scan_min,
+        plan.count_limit,
+    )

@@ -14,7 +14,9 @@ from typing import Any, ClassVar, Final, Protocol
 
 from opentelemetry.sdk.resources import Resource
 
+from fapilog_otel._direct import DirectBatch, DirectPlan
 from fapilog_otel._freeze import describe
+from fapilog_otel._raw import SCOPE, RawRecord
 from fapilog_otel.otlp._grouping import group_records
 from fapilog_otel.record import LogRecord, Scope
 
@@ -28,6 +30,7 @@ __all__ = [
     "MAX_DEPTH",
     "Budget",
     "Codec",
+    "DirectCodec",
     "EncodedRequests",
     "EncodedResource",
     "EncodedScope",
@@ -35,6 +38,7 @@ __all__ = [
     "TooLarge",
     "describe",
     "encode_batch",
+    "encode_direct",
     "key_text",
     "repaired",
     "split",
@@ -128,6 +132,13 @@ class Codec(Protocol):
 
     def join(self, resources: list[EncodedResource]) -> bytes:
         """Return the request body holding ``resources``."""
+
+
+class DirectCodec(Codec, Protocol):
+    """A codec that also encodes queued tuples (see ``fapilog_otel._direct``)."""
+
+    def direct(self, plan: DirectPlan) -> Callable[[RawRecord], bytes | None]:
+        """Return the plan's encoder of one tuple: its bytes, or None to make a record."""
 
 
 class EncodedRequests:
@@ -318,6 +329,16 @@ def _encode_each(
     return bodies, (oversize, invalid)
 
 
+def _encode_records(
+    encode_record: Callable[[LogRecord], bytes], records: list[LogRecord]
+) -> tuple[list[bytes], tuple[int, int]]:
+    """Encode the records of one scope; count those left out as oversize and invalid."""
+    try:
+        return [encode_record(record) for record in records], (0, 0)
+    except Exception:
+        return _encode_each(encode_record, records)
+
+
 def encode_batch(codec: Codec, records: Sequence[LogRecord], max_bytes: int) -> EncodedRequests:
     """Encode ``records`` with ``codec`` into requests of at most ``max_bytes`` each.
 
@@ -325,10 +346,99 @@ def encode_batch(codec: Codec, records: Sequence[LogRecord], max_bytes: int) -> 
     counted as invalid; one too large for a request is counted as oversize.
     """
     codec.begin(max_bytes)
+    resources, oversize, invalid = _encode_groups(codec, records)
+    return _pack(codec, resources, max_bytes, oversize, invalid)
+
+
+def encode_direct(codec: DirectCodec, batch: DirectBatch, max_bytes: int) -> EncodedRequests:
+    """Encode a batch of queued tuples (see ``fapilog_otel._direct``) like
+    :func:`encode_batch` encodes the records the ordinary path would make of them.
+
+    The tuples the codec's direct encoder takes are grouped by scope under the plan's
+    resource; each other one is made a record by ``plan.record`` and, when it has the
+    plan's resource (always, unless it carries its own), encoded in its place, so records
+    keep their order within a scope. Records with a resource of their own follow, grouped
+    as :func:`encode_batch` groups them. Never raises.
+    """
+    codec.begin(max_bytes)
+    plan = batch.plan
+    resource = plan.resource
+    scope_of = plan.scope
+    make_record = plan.record
+    encode_raw = codec.direct(plan)
+    encode_record = codec.record
+    by_slot: dict[object, list[bytes]] = {}
+    by_scope: dict[Scope, list[bytes]] = {}
+    own_resource: list[LogRecord] = []
+    invalid = oversize = 0
+    last: object = by_slot  # no scope slot is this dict: the first tuple looks its scope up
+    current: list[bytes] = []
+    for raw in batch:
+        try:
+            body = encode_raw(raw)
+            if body is not None:
+                slot = raw[SCOPE]
+                if slot is not last:
+                    found = by_slot.get(slot)
+                    if found is None:
+                        found = by_slot[slot] = by_scope.setdefault(scope_of(slot), [])
+                    current, last = found, slot
+                current.append(body)
+                continue
+        except Exception:
+            pass
+        try:
+            record = make_record(raw)
+        except Exception:
+            invalid += 1
+            continue
+        if record.resource is not resource:
+            own_resource.append(record)
+            continue
+        bodies, (too_large, bad) = _encode_records(encode_record, [record])
+        oversize += too_large
+        invalid += bad
+        try:
+            by_scope.setdefault(record.scope, []).extend(bodies)
+        except Exception:
+            invalid += len(bodies)
+        last = by_slot
+    resources: list[EncodedResource] = []
+    scopes: list[EncodedScope] = []
+    if by_scope:
+        try:
+            res_head, res_tail = codec.resource(resource)
+        except Exception:
+            invalid += sum(map(len, by_scope.values()))
+        else:
+            for scope, bodies in by_scope.items():
+                if not bodies:
+                    continue
+                try:
+                    scope_head, scope_tail = codec.scope(scope)
+                except Exception:
+                    invalid += len(bodies)
+                    continue
+                scopes.append((scope_head, scope_tail, bodies))
+            if scopes:
+                resources.append((res_head, res_tail, scopes))
+    if own_resource:
+        more, too_large, bad = _encode_groups(codec, own_resource)
+        resources += more
+        oversize += too_large
+        invalid += bad
+    return _pack(codec, resources, max_bytes, oversize, invalid)
+
+
+def _encode_groups(
+    codec: Codec, records: Sequence[LogRecord]
+) -> tuple[list[EncodedResource], int, int]:
+    """Encode ``records`` grouped by resource and scope; also return how many were left
+    out as oversize and as invalid."""
     groups, invalid = group_records(records)
     encode_record = codec.record
     resources: list[EncodedResource] = []
-    oversize = count = size = 0
+    oversize = 0
     for group in groups:
         try:
             res_head, res_tail = codec.resource(group.resource)
@@ -342,18 +452,26 @@ def encode_batch(codec: Codec, records: Sequence[LogRecord], max_bytes: int) -> 
             except Exception:
                 invalid += len(scope_group.records)
                 continue
-            try:
-                bodies = [encode_record(record) for record in scope_group.records]
-            except Exception:
-                bodies, left_out = _encode_each(encode_record, scope_group.records)
-                oversize += left_out[0]
-                invalid += left_out[1]
+            bodies, (too_large, bad) = _encode_records(encode_record, scope_group.records)
+            oversize += too_large
+            invalid += bad
             if bodies:
-                count += len(bodies)
-                size += sum(map(len, bodies))
                 scopes.append((scope_head, scope_tail, bodies))
         if scopes:
             resources.append((res_head, res_tail, scopes))
+    return resources, oversize, invalid
+
+
+def _pack(
+    codec: Codec, resources: list[EncodedResource], max_bytes: int, oversize: int, invalid: int
+) -> EncodedRequests:
+    """Join encoded resources into one request, or split them into several under
+    ``max_bytes``."""
+    count = size = 0
+    for _, _, scopes in resources:
+        for _, _, bodies in scopes:
+            count += len(bodies)
+            size += sum(map(len, bodies))
     if not resources:
         return EncodedRequests([], oversize, invalid)
     if size <= max_bytes:  # else the records alone are too large for one request
@@ -397,3 +515,17 @@ class Encoder:
             oversize (too large for a request alone) or invalid (failed to encode).
         """
         return encode_batch(self._codec, records, max_bytes)
+
+    @property
+    def accepts_direct(self) -> bool:
+        """Whether :meth:`encode_direct` is available (the codec encodes queued tuples)."""
+        return callable(getattr(self._codec, "direct", None))
+
+    def encode_direct(
+        self, batch: DirectBatch, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> EncodedRequests:
+        """Encode a batch of queued tuples as :meth:`encode` encodes the records the
+        ordinary path makes of them (see :func:`encode_direct`). Never raises."""
+        codec = self._codec
+        assert callable(getattr(codec, "direct", None))
+        return encode_direct(codec, batch, max_bytes)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from typing import Any
 
 from fapilog_otel import __version__
 from fapilog_otel._diagnostics import Diagnostics
+from fapilog_otel._direct import DirectBatch
 from fapilog_otel.errors import ConfigurationError
 from fapilog_otel.otlp._encoded import Encoder
 from fapilog_otel.otlp._grpc import GrpcTransport
@@ -110,6 +111,13 @@ class OTLPExporter:
         self._turn = threading.Lock()
 
     @property
+    def accepts_direct(self) -> bool:
+        """Whether the container may hand this exporter queued tuples as they are (a
+        ``DirectBatch``, see ``fapilog_otel._direct``): true for ``http/protobuf`` and
+        ``grpc``."""
+        return self._encoder.accepts_direct
+
+    @property
     def endpoint(self) -> str:
         """Where requests go (without credentials)."""
         return self._transport.describe()
@@ -127,7 +135,7 @@ class OTLPExporter:
         """
         if not batch:
             return ExportResult.SUCCESS
-        if type(batch[0]) is not LogRecord:
+        if type(batch) is not DirectBatch and type(batch[0]) is not LogRecord:
             return self._export_sdk(batch)
         with self._turn:
             failed = self._export(batch)
@@ -156,7 +164,11 @@ class OTLPExporter:
             self._outcomes.add("shutdown", len(records))
             return len(records)
         deadline = time.monotonic() + self._timeout
-        encoded = self._encoder.encode(records, self._transport.max_request_bytes)
+        max_bytes = self._transport.max_request_bytes
+        if type(records) is DirectBatch:
+            encoded = self._encoder.encode_direct(records, max_bytes)
+        else:
+            encoded = self._encoder.encode(records, max_bytes)
         failed = encoded.oversize + encoded.invalid
         self._outcomes.add("oversize", encoded.oversize)
         self._outcomes.add("unencodable", encoded.invalid)

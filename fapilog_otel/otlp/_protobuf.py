@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final
 
 from opentelemetry.sdk.resources import Resource
 
 from fapilog_otel._cache import remember
-from fapilog_otel.otlp._compiled import compiled_record_encoder
+from fapilog_otel._direct import DirectPlan
+from fapilog_otel.otlp._compiled import compiled_raw_encoder, compiled_record_encoder
 from fapilog_otel.otlp._encoded import (
     CACHE_LIMIT,
     CACHED_TEXT_LIMIT,
@@ -45,6 +46,9 @@ from fapilog_otel.otlp._encoded import (
 from fapilog_otel.record import LogRecord, Scope
 
 __all__ = ["ProtobufEncoder"]
+
+#: Encodes one queued tuple; None for a tuple it leaves to the ordinary path.
+RawEncoder = Callable[[Any], "bytes | None"]
 
 #: Integer attributes in this range are cached (larger ones are more likely unique ids).
 _SMALL_INT_MIN: Final = -(1 << 31)
@@ -258,7 +262,7 @@ def _framed(records: list[bytes]) -> bytes:
 class _ProtobufCodec:
     """The protobuf :class:`~fapilog_otel.otlp._encoded.Codec`, with its caches."""
 
-    __slots__ = ("_budget", "_resources", "_scopes", "compiled", "record")
+    __slots__ = ("_budget", "_direct", "_resources", "_scopes", "compiled", "record")
 
     empty_size: ClassVar[int] = 0
 
@@ -271,6 +275,24 @@ class _ProtobufCodec:
         #: Whether records go through the compiled encoder (see ``_compiled``).
         self.compiled = compiled is not None
         self.record = compiled if compiled is not None else python
+        self._direct: tuple[DirectPlan, RawEncoder] | None = None
+
+    def direct(self, plan: DirectPlan) -> RawEncoder:
+        """The encoder of queued tuples for ``plan`` (made on first use, kept for the plan).
+
+        It returns one record's bytes, redaction included, or None for a tuple it does not
+        take (the caller makes a record of it with ``plan.record``); see ``fapilog_otel._direct``.
+        """
+        made = self._direct
+        if made is not None and made[0] is plan:
+            return made[1]
+        from fapilog_otel.otlp._protobuf_direct import raw_encoder
+
+        python = raw_encoder(self, plan)
+        compiled = compiled_raw_encoder(python, plan) if self.compiled else None
+        encode = compiled if compiled is not None else python
+        self._direct = (plan, encode)
+        return encode
 
     def begin(self, max_bytes: int) -> None:
         self._budget.set_max_bytes(max_bytes)

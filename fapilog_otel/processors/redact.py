@@ -258,6 +258,22 @@ class KeyRedactor(_Redactor):
             return changed if cls is list else tuple(changed)
         return value
 
+    @property
+    def mask(self) -> str:
+        """What a sensitive key's value is replaced with."""
+        return self._mask
+
+    def masks(self, key: str) -> bool:
+        """Whether the value of the top-level attribute ``key`` is masked whole.
+
+        For a value that is no dict, list or tuple this is all :meth:`process_batch` does
+        to it (the worker's direct path asks this instead of running the batch).
+        """
+        decision = self._top.get(key)
+        if decision is None:
+            decision = self._decision(key, self._root)
+        return decision is True
+
     def process_batch(self, records: list[LogRecord]) -> list[LogRecord]:
         """Clean every record of a batch (in place); return the same list.
 
@@ -411,6 +427,27 @@ class ValueRedactor(_Redactor):
             clean = self._text(text) if len(text) >= self._min_length else text
             return value if clean is text else clean.encode("utf-8", "surrogateescape")
         return value
+
+    @property
+    def mask(self) -> str:
+        """What each secret found is replaced with."""
+        return self._mask
+
+    @property
+    def min_length(self) -> int:
+        """Strings shorter than this are never changed (no secret is that short)."""
+        return self._min_length
+
+    @property
+    def scans_integers_from(self) -> int | None:
+        """The smallest integer that may be masked (as a card number); None: none is."""
+        return _CARD_MIN if self._cards else None
+
+    def clean_value(self, value: Any) -> Any:
+        """``value`` as :meth:`process_batch` leaves it, as an attribute value or the body
+        (the worker's direct path asks this for ``str``, ``int``, ``bool``, ``float`` and
+        ``None`` values instead of running the batch)."""
+        return self._scrub(value, 0)
 
     def _scrub_container(self, value: Any, depth: int) -> Any:
         """A dict or list with secrets masked in its values; a copy when anything changed."""

@@ -536,7 +536,7 @@ class TestSwitch:
 
     def test_without_the_extension(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Without the extension there is no compiled encoder, whatever the environment."""
-        monkeypatch.setattr(_compiled, "_ENCODE_RECORD", None)
+        monkeypatch.setattr(_compiled, "_MODULE", None)
         monkeypatch.delenv(PURE_PYTHON_VARIABLE, raising=False)
         assert compiled_record_encoder(python_encoder()) is None
 
