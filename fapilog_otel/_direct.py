@@ -34,7 +34,13 @@ from fapilog_otel._cache import remember
 from fapilog_otel._chain import Chain, ChainLink, mask
 from fapilog_otel._diagnostics import Diagnostics
 from fapilog_otel._raw import RawRecord, to_record
-from fapilog_otel.processors.redact import KeyRedactor, ValueRedactor
+from fapilog_otel.processors.redact import (
+    MAX_CACHED_LENGTH,
+    TEXT_CACHE_CHARS,
+    TEXT_CACHE_LIMIT,
+    KeyRedactor,
+    ValueRedactor,
+)
 from fapilog_otel.record import LogRecord, Scope
 
 __all__ = [
@@ -52,8 +58,6 @@ _FALSE_VALUES: Final = frozenset({"0", "false", "no", "off"})
 
 #: Entries each decision cache holds before it is emptied.
 CACHE_LIMIT: Final = 16384
-#: Texts longer than this are cleaned each time rather than cached.
-CACHED_TEXT_LIMIT: Final = 1024
 #: A minimum no string reaches: nothing to scan.
 _NEVER: Final = 1 << 62
 
@@ -73,6 +77,7 @@ class Redaction:
     """
 
     __slots__ = (
+        "_cached_chars",
         "_keys",
         "_values",
         "clean_texts",
@@ -80,6 +85,7 @@ class Redaction:
         "key_masks",
         "masked_value",
         "min_text_length",
+        "value_mask",
     )
 
     def __init__(
@@ -95,11 +101,15 @@ class Redaction:
         #: What the value of a masked key becomes (None without a key redactor).
         self.masked_value = masked
         self.key_masks: dict[str, bool] = {}
+        #: Bounded as the value redactor bounds its own cache (entries and characters).
         self.clean_texts: dict[str, str] = {}
+        self._cached_chars = 0
         #: Strings shorter than this are never changed.
         self.min_text_length = values.min_length if values is not None else _NEVER
         #: Integers from this one up may be masked; None: no integer is.
         self.int_scan_min = values.scans_integers_from if values is not None else None
+        #: What an integer that is a card number becomes (None without a value redactor).
+        self.value_mask = values.mask if values is not None else None
 
     @property
     def scans_values(self) -> bool:
@@ -122,8 +132,14 @@ class Redaction:
         if clean is None:
             assert self._values is not None
             clean = self._values.clean_value(text)
-            if len(text) <= CACHED_TEXT_LIMIT:
-                remember(self.clean_texts, text, clean, CACHE_LIMIT)
+            length = len(text)
+            if length <= MAX_CACHED_LENGTH:
+                cache = self.clean_texts
+                if len(cache) >= TEXT_CACHE_LIMIT or self._cached_chars + length > TEXT_CACHE_CHARS:
+                    cache.clear()
+                    self._cached_chars = 0
+                cache[text] = clean
+                self._cached_chars += length
         return clean
 
     def attribute(self, key: str, value: Any) -> Any:

@@ -14,6 +14,13 @@
  * in the member descriptors of the LogRecord class; only records of exactly that class
  * are read this way. No Python code runs while a record is encoded (every value is of an
  * exact builtin type), so the borrowed references stay valid throughout.
+ *
+ * encode_raw(fallback, view, raw) does the same for the direct path (fapilog_otel/_direct.py):
+ * it encodes a queued tuple, its attributes and body redacted as the plan's Redaction
+ * decides. Decisions are read from the Redaction's caches; one not cached yet is asked of
+ * the Redaction (Python code, which caches it). The tuple and its attribute dicts are
+ * never changed once queued, so borrowed references into them stay valid across those
+ * calls; the values the redaction returns are held as references until written.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -608,54 +615,117 @@ write_attribute(Buffer *buf, PyObject *key, PyObject *value)
 }
 
 /* ---------------------------------------------------------------------------------- */
-/* The direct path's redaction: the decisions the Python side cached (see _direct.py).   */
+/* The direct path's redaction: the decisions of fapilog_otel._direct.Redaction.         */
 
 typedef struct {
     PyObject *key_masks;        /* dict: key -> masked whole?; NULL: no key redactor */
-    PyObject *clean_texts;      /* dict: text -> text with secrets masked; NULL: none */
+    PyObject *decide_key;       /* Redaction.masked: decides (and caches) a key */
     PyObject *masked_value;     /* exact str: what a masked key's value becomes */
+    PyObject *clean_texts;      /* dict: text -> text with secrets masked; NULL: none */
+    PyObject *clean_text;       /* Redaction.text: cleans (and caches) a text */
     Py_ssize_t min_text_length; /* shorter strings are never changed */
-    int scans_ints;             /* whether ints from int_scan_min up may be masked */
+    int scans_ints;             /* whether ints from int_scan_min up may be card numbers */
     int64_t int_scan_min;
+    PyObject *value_mask;       /* exact str: what a card number becomes */
 } Redaction;
 
 /*
- * The value attribute `key` = `value` is sent with, borrowed; NULL when the cached
- * decisions do not say (a key or text not seen before, an int that may be a card
- * number, a value of another type): the record then goes to the Python encoder.
+ * Whether `n` is a payment card number as fapilog_otel.processors._secrets.card_int
+ * decides: 13 to 19 digits, the first one 2 to 6, and the Luhn check.
+ */
+static int
+is_card_number(uint64_t n)
+{
+    unsigned char digits[20];
+    int count = 0;
+    while (n) {
+        digits[count++] = (unsigned char)(n % 10); /* the last digit first */
+        n /= 10;
+    }
+    if (count < 13 || count > 19 || digits[count - 1] < 2 || digits[count - 1] > 6) {
+        return 0;
+    }
+    int total = 0;
+    for (int i = 0; i < count; i++) {
+        int doubled = digits[i];
+        if (i & 1) {
+            doubled *= 2;
+            if (doubled > 9) {
+                doubled -= 9;
+            }
+        }
+        total += doubled;
+    }
+    return total % 10 == 0;
+}
+
+/*
+ * A text as the value redactor leaves it (a new reference): from the cache, else from
+ * Redaction.text (which caches it). NULL (an exception may be set) when it fails.
+ */
+static PyObject *
+clean_text(const Redaction *r, PyObject *text)
+{
+    if (r->clean_texts == NULL || PyUnicode_GET_LENGTH(text) < r->min_text_length) {
+        return Py_NewRef(text);
+    }
+    PyObject *clean = PyDict_GetItemWithError(r->clean_texts, text);
+    if (clean != NULL) {
+        Py_INCREF(clean);
+    }
+    else if (!PyErr_Occurred()) {
+        clean = PyObject_CallOneArg(r->clean_text, text);
+    }
+    if (clean != NULL && !PyUnicode_CheckExact(clean)) {
+        Py_CLEAR(clean);
+    }
+    return clean;
+}
+
+/*
+ * The value attribute `key` = `value` is sent with, as a new reference. Decisions not
+ * cached yet are asked of the Python side (which caches them). NULL for a value of a type
+ * the direct path leaves to Python, or when a decision fails.
  */
 static PyObject *
 redacted(const Redaction *r, PyObject *key, PyObject *value)
 {
     if (r->key_masks != NULL) {
         PyObject *masked = PyDict_GetItemWithError(r->key_masks, key);
-        if (masked == NULL) {
-            return NULL;
+        int is_masked;
+        if (masked != NULL) {
+            is_masked = masked == Py_True;
         }
-        if (masked == Py_True) {
-            return r->masked_value;
+        else {
+            if (PyErr_Occurred() || (masked = PyObject_CallOneArg(r->decide_key, key)) == NULL) {
+                return NULL;
+            }
+            is_masked = masked == Py_True;
+            Py_DECREF(masked);
+        }
+        if (is_masked) {
+            return Py_NewRef(r->masked_value);
         }
     }
     PyTypeObject *cls = Py_TYPE(value);
     if (cls == &PyUnicode_Type) {
-        if (r->clean_texts == NULL || PyUnicode_GET_LENGTH(value) < r->min_text_length) {
-            return value;
-        }
-        PyObject *clean = PyDict_GetItemWithError(r->clean_texts, value);
-        return clean != NULL && PyUnicode_CheckExact(clean) ? clean : NULL;
+        return clean_text(r, value);
     }
     if (cls == &PyLong_Type) {
         uint64_t bits;
         if (!r->scans_ints) {
-            return value;
+            return Py_NewRef(value);
         }
-        if (as_int64_bits(value, &bits) < 0 || (int64_t)bits >= r->int_scan_min) {
+        if (as_int64_bits(value, &bits) < 0) {
             return NULL;
         }
-        return value;
+        if ((int64_t)bits >= r->int_scan_min && is_card_number(bits)) {
+            return Py_NewRef(r->value_mask);
+        }
+        return Py_NewRef(value);
     }
     if (cls == &PyBool_Type || cls == &PyFloat_Type || value == Py_None) {
-        return value;
+        return Py_NewRef(value);
     }
     return NULL;
 }
@@ -673,6 +743,7 @@ typedef struct {
     int has_severity_text, has_event_name, has_body;
     PyObject *dicts[MAX_DICTS]; /* the attributes, in order, with distinct keys */
     int n_dicts;
+    PyObject *owned_body; /* a reference read_raw took (the cleaned body), or NULL */
 } Parts;
 
 /* Read the optional texts and the body (None or an exact str); -1 outside the subset. */
@@ -750,12 +821,24 @@ write_parts(const Parts *parts, const Redaction *r, Buffer *buf)
         Py_ssize_t position = 0;
         PyObject *key, *value;
         while (PyDict_Next(parts->dicts[i], &position, &key, &value)) {
-            if (r != NULL) {
-                if (!PyUnicode_CheckExact(key) || (value = redacted(r, key, value)) == NULL) {
+            if (r == NULL) {
+                if (write_attribute(buf, key, value) < 0) {
                     return -1;
                 }
+                continue;
             }
-            if (write_attribute(buf, key, value) < 0) {
+            /* The record's dicts are never changed once queued, so the iteration stays
+             * valid while redacted() runs Python code for a decision not cached yet. */
+            if (!PyUnicode_CheckExact(key) || PyUnicode_GET_LENGTH(key) == 0) {
+                return -1;
+            }
+            PyObject *clean = redacted(r, key, value);
+            if (clean == NULL) {
+                return -1;
+            }
+            int written = write_attribute(buf, key, clean);
+            Py_DECREF(clean);
+            if (written < 0) {
                 return -1;
             }
         }
@@ -808,6 +891,7 @@ static int
 read_record(const State *state, PyObject *record, Parts *parts)
 {
     PyObject *fields[N_FIELDS];
+    parts->owned_body = NULL;
     for (int i = 0; i < N_FIELDS; i++) {
         fields[i] = slot(state, record, i);
         if (fields[i] == NULL) {
@@ -877,6 +961,7 @@ keys_clash(PyObject *earlier, PyObject *later)
 static int
 read_raw(PyObject *raw, const Redaction *r, Py_ssize_t count_limit, Parts *parts)
 {
+    parts->owned_body = NULL;
     if (!PyTuple_CheckExact(raw) || PyTuple_GET_SIZE(raw) != RAW_SIZE) {
         return -1;
     }
@@ -906,10 +991,9 @@ read_raw(PyObject *raw, const Redaction *r, Py_ssize_t count_limit, Parts *parts
         return -1;
     }
     PyObject *body = items[RAW_BODY];
-    if (PyUnicode_CheckExact(body) && r->clean_texts != NULL &&
-        PyUnicode_GET_LENGTH(body) >= r->min_text_length) {
-        body = PyDict_GetItemWithError(r->clean_texts, body);
-        if (body == NULL || !PyUnicode_CheckExact(body)) {
+    if (PyUnicode_CheckExact(body)) {
+        /* Owned by parts from here: the cleaned text may be held by a cache only. */
+        if ((body = parts->owned_body = clean_text(r, body)) == NULL) {
             return -1;
         }
     }
@@ -999,46 +1083,64 @@ encode_record(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return PyObject_CallOneArg(fallback, record);
 }
 
+/* The view's items (see fapilog_otel.otlp._compiled.view). */
+enum {
+    VIEW_KEY_MASKS,
+    VIEW_DECIDE_KEY,
+    VIEW_MASKED_VALUE,
+    VIEW_CLEAN_TEXTS,
+    VIEW_CLEAN_TEXT,
+    VIEW_MIN_TEXT_LENGTH,
+    VIEW_INT_SCAN_MIN,
+    VIEW_VALUE_MASK,
+    VIEW_COUNT_LIMIT,
+    VIEW_SIZE
+};
+
 /*
- * Read the view of a direct plan's redaction: a tuple (key_masks, clean_texts,
- * masked_value, min_text_length, int_scan_min, count_limit), None for what is absent.
+ * Read the view of a direct plan: None for what is absent (no key redactor: key_masks is
+ * None; no value redactor: clean_texts is None; no card check: int_scan_min is None; no
+ * count limit: count_limit is None).
  */
 static int
 read_view(PyObject *view, Redaction *r, Py_ssize_t *count_limit)
 {
-    if (!PyTuple_CheckExact(view) || PyTuple_GET_SIZE(view) != 6) {
-        PyErr_SetString(PyExc_TypeError, "encode_raw() takes a view tuple of 6 items");
+    if (!PyTuple_CheckExact(view) || PyTuple_GET_SIZE(view) != VIEW_SIZE) {
+        PyErr_Format(PyExc_TypeError, "encode_raw() takes a view tuple of %d items",
+                     VIEW_SIZE);
         return -1;
     }
-    PyObject *key_masks = PyTuple_GET_ITEM(view, 0);
-    PyObject *clean_texts = PyTuple_GET_ITEM(view, 1);
-    PyObject *masked_value = PyTuple_GET_ITEM(view, 2);
-    PyObject *int_scan_min = PyTuple_GET_ITEM(view, 4);
-    PyObject *limit = PyTuple_GET_ITEM(view, 5);
-    if ((key_masks != Py_None && !PyDict_CheckExact(key_masks)) ||
-        (clean_texts != Py_None && !PyDict_CheckExact(clean_texts)) ||
-        (key_masks != Py_None && !PyUnicode_CheckExact(masked_value))) {
+    PyObject **items = ((PyTupleObject *)view)->ob_item;
+    r->key_masks = items[VIEW_KEY_MASKS] == Py_None ? NULL : items[VIEW_KEY_MASKS];
+    r->decide_key = items[VIEW_DECIDE_KEY];
+    r->masked_value = items[VIEW_MASKED_VALUE];
+    r->clean_texts = items[VIEW_CLEAN_TEXTS] == Py_None ? NULL : items[VIEW_CLEAN_TEXTS];
+    r->clean_text = items[VIEW_CLEAN_TEXT];
+    r->value_mask = items[VIEW_VALUE_MASK];
+    r->scans_ints = items[VIEW_INT_SCAN_MIN] != Py_None;
+    if ((r->key_masks != NULL &&
+         (!PyDict_CheckExact(r->key_masks) || !PyCallable_Check(r->decide_key) ||
+          !PyUnicode_CheckExact(r->masked_value))) ||
+        (r->clean_texts != NULL &&
+         (!PyDict_CheckExact(r->clean_texts) || !PyCallable_Check(r->clean_text))) ||
+        (r->scans_ints && !PyUnicode_CheckExact(r->value_mask))) {
         PyErr_SetString(PyExc_TypeError, "encode_raw(): an invalid view");
         return -1;
     }
-    r->key_masks = key_masks == Py_None ? NULL : key_masks;
-    r->clean_texts = clean_texts == Py_None ? NULL : clean_texts;
-    r->masked_value = masked_value;
-    r->min_text_length = PyLong_AsSsize_t(PyTuple_GET_ITEM(view, 3));
+    r->min_text_length = PyLong_AsSsize_t(items[VIEW_MIN_TEXT_LENGTH]);
     if (r->min_text_length == -1 && PyErr_Occurred()) {
         return -1;
     }
-    r->scans_ints = int_scan_min != Py_None;
     r->int_scan_min = 0;
     if (r->scans_ints) {
-        r->int_scan_min = PyLong_AsLongLong(int_scan_min);
+        r->int_scan_min = PyLong_AsLongLong(items[VIEW_INT_SCAN_MIN]);
         if (r->int_scan_min == -1 && PyErr_Occurred()) {
             return -1;
         }
     }
     *count_limit = -1;
-    if (limit != Py_None) {
-        *count_limit = PyLong_AsSsize_t(limit);
+    if (items[VIEW_COUNT_LIMIT] != Py_None) {
+        *count_limit = PyLong_AsSsize_t(items[VIEW_COUNT_LIMIT]);
         if (*count_limit == -1 && PyErr_Occurred()) {
             return -1;
         }
@@ -1051,8 +1153,8 @@ PyDoc_STRVAR(encode_raw_doc,
 "--\n"
 "\n"
 "Return the content of the OTLP/protobuf LogRecord message for the queued tuple ``raw``,\n"
-"its attributes and body redacted by the decisions cached in ``view`` (see\n"
-"fapilog_otel._direct.Redaction.view).\n"
+"its attributes and body redacted as ``view`` says (see\n"
+"fapilog_otel.otlp._compiled.view).\n"
 "\n"
 "The result is that of the Python encoder ``fallback`` (bytes, or None for a tuple the\n"
 "direct path leaves to the ordinary one), which is called for any tuple this function\n"
@@ -1077,7 +1179,9 @@ encode_raw(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Parts parts;
     Buffer buf;
     buffer_init(&buf);
-    if (read_raw(raw, &r, count_limit, &parts) == 0 && write_parts(&parts, &r, &buf) == 0) {
+    int ok = read_raw(raw, &r, count_limit, &parts) == 0 && write_parts(&parts, &r, &buf) == 0;
+    Py_XDECREF(parts.owned_body);
+    if (ok) {
         PyObject *encoded = take_bytes(&buf);
         if (encoded != NULL) {
             return encoded;

@@ -91,15 +91,22 @@ def compiled_raw_encoder(
 
 
 def view(plan: DirectPlan) -> tuple[Any, ...]:
-    """What the compiled encoder reads of a plan (see ``encode_raw`` in ``_cencode.c``)."""
+    """What the compiled encoder reads of a plan, in the order of ``encode_raw``'s view in
+    ``_cencode.c``: the redaction's caches, the functions that decide (and cache) what
+    they lack, the masks, and the count limit; None for what is absent."""
     redaction = plan.redaction
     if redaction is None:
-        return (None, None, None, 0, None, plan.count_limit)
+        return (None, None, None, None, None, 0, None, None, plan.count_limit)
+    keys = redaction.masked_value is not None
+    values = redaction.scans_values
     return (
-        redaction.key_masks if redaction.masked_value is not None else None,
-        redaction.clean_texts if redaction.scans_values else None,
+        redaction.key_masks if keys else None,
+        redaction.masked,
         redaction.masked_value,
+        redaction.clean_texts if values else None,
+        redaction.text,
         redaction.min_text_length,
         redaction.int_scan_min,
+        redaction.value_mask,
         plan.count_limit,
     )

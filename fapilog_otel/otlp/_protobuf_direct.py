@@ -151,14 +151,17 @@ def raw_encoder(codec: _ProtobufCodec, plan: DirectPlan) -> RawEncoder:
             if count_limit is not None and len(attrs) > count_limit:
                 return None
             append = parts.append
-            for key, value in attrs.items():
-                field = pairs.get((type(value), key, value)) or attribute(key, value)
-                if field:
-                    append(field)
-                elif field is None:
-                    return None
-                else:
-                    dropped += 1
+            try:
+                for key, value in attrs.items():
+                    field = pairs.get((type(value), key, value)) or attribute(key, value)
+                    if field:
+                        append(field)
+                    elif field is None:
+                        return None
+                    else:
+                        dropped += 1
+            except TypeError:  # an unhashable value: a container, for the ordinary path
+                return None
         if span is None:
             trace_flags = trace_id = span_id = 0
         else:

@@ -282,9 +282,10 @@ class TestRoutes:
         assert [failing] == made
         assert 2 == encoded.records
 
-    def test_compiled_encoder_uses_the_cached_decisions(self) -> None:
-        """Once the Python encoder has cached a key's and a text's redaction, the compiled
-        encoder writes such tuples itself, with the same bytes."""
+    def test_compiled_encoder_writes_common_tuples_itself(self) -> None:
+        """The compiled encoder writes common tuples itself, asking the redaction for the
+        decisions it has not cached (new keys, new texts, card-number checks included),
+        with the bytes of the Python encoder; other tuples go to the Python encoder."""
         cencode = pytest.importorskip(
             "fapilog_otel.otlp._cencode",
             reason="the _cencode extension was not built",
@@ -293,9 +294,10 @@ class TestRoutes:
         from fapilog_otel.otlp._compiled import view
 
         _, plan = pipeline(make_redactors("default"))
+        _, python_plan = pipeline(make_redactors("default"))
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv(PURE_PYTHON_VARIABLE, "1")
-            python = ProtobufEncoder()._codec.direct(plan)
+            python = ProtobufEncoder()._codec.direct(python_plan)
         called: list[RawRecord] = []
 
         def fallback(raw: RawRecord) -> bytes | None:
@@ -304,21 +306,30 @@ class TestRoutes:
 
         spec = {
             **BASE_SPEC,
-            "attrs": {"user": "ann", "password": "hunter2", "card": CARD, "n": 3, "x": 0.5},
+            "attrs": {
+                "user": "ann",
+                "password": "hunter2",
+                "card": CARD,
+                "pan": CARD_INT,
+                "stamp": 1_700_000_000_123_456_789,
+                "n": 3,
+                "x": 0.5,
+            },
             "bound": {"request_id": "r-1"},
             "context": {"tenant": "acme", "flag": None},
             "body": f"paid with {CARD}",
         }
-        first = cencode.encode_raw(fallback, view(plan), build(spec))
-        assert 1 == len(called)
-        again = cencode.encode_raw(fallback, view(plan), build(spec))
-        assert 1 == len(called)
-        assert first == again
-        text = first.decode("utf-8", "replace")
-        assert "hunter2" not in text and CARD not in text
-        # A new key is a decision not cached yet: the Python encoder takes that tuple.
-        cencode.encode_raw(fallback, view(plan), build({**spec, "attrs": {"new_key": "v"}}))
-        assert 2 == len(called)
+        for attrs in (spec["attrs"], {"new_key": "v" * 2000}, {"other": 4111111111111111}):
+            raw = build({**spec, "attrs": attrs})
+            encoded = cencode.encode_raw(fallback, view(plan), raw)
+            assert python(build({**spec, "attrs": attrs})) == encoded
+        assert [] == called
+        assert "new_key" in plan.redaction.key_masks  # type: ignore[union-attr]
+        text = encoded.decode("utf-8", "replace")
+        assert "4111" not in text
+        for shape in ({"exc": True}, {"attrs": {"list": [1, 2]}}, {"structured_body": True}):
+            cencode.encode_raw(fallback, view(plan), build({**spec, **shape}))
+        assert 3 == len(called)
 
     def test_failing_redactor_masks_the_record_it_had_to_clean(self) -> None:
         """On the direct path a redactor that raises over a tuple made a record masks that
@@ -448,3 +459,37 @@ class Capturing(OTLPExporter):
     def export(self, batch: Any) -> Any:
         self.batches.append(batch)
         return ExportResult.SUCCESS
+
+
+def with_check_digit(stem: int) -> int:
+    """``stem`` followed by the digit that makes it pass the Luhn check."""
+    for digit in range(10):
+        number = stem * 10 + digit
+        total = 0
+        for index, char in enumerate(reversed(str(number))):
+            value = int(char) * (2 if index & 1 else 1)
+            total += value - 9 if value > 9 else value
+        if total % 10 == 0:
+            return number
+    raise AssertionError("unreachable")
+
+
+class TestCardNumbers:
+    """The compiled encoder's card-number check of integers agrees with the redactor's."""
+
+    @SETTINGS
+    @given(
+        stem=st.integers(min_value=10**10, max_value=10**18 // 10),
+        luhn=st.booleans(),
+        sign=st.sampled_from([1, -1]),
+    )
+    def test_integers_around_card_numbers(
+        self, stem: int, luhn: bool, sign: int, make_encoder: Callable[[], ProtobufEncoder]
+    ) -> None:
+        number = sign * (with_check_digit(stem) if luhn else stem * 10 + 1)
+        edges = [number, 10**12 - 1, 10**12, 4111111111111111, (1 << 63) - 1, 1 << 63]
+        stages, plan = pipeline(make_redactors("defaults-only"))
+        specs = [{**BASE_SPEC, "attrs": {"n": value}} for value in edges]
+        want = ordinary(stages, make_encoder(), [build(spec) for spec in specs])
+        got = direct(plan, make_encoder(), [build(spec) for spec in specs])
+        assert want.requests == got.requests
