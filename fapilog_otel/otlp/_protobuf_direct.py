@@ -9,7 +9,7 @@ value as logged, so a repeated attribute costs one lookup, redaction included.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from fapilog_otel._cache import remember
 from fapilog_otel._direct import DirectPlan
@@ -69,6 +69,9 @@ def raw_encoder(codec: _ProtobufCodec, plan: DirectPlan) -> RawEncoder:
     cached_field = codec._cached_field
     keys: dict[str, bytes] = {}
     texts: dict[str, bytes] = {}
+    levels: dict[str | None, tuple[int, bytes]] = {}
+    #: The span of the last record that had one, and its encoded trace fields.
+    last_span: list[Any] = [None, b""]
     events: dict[str, bytes] = {}
     bodies: dict[str, bytes] = {}
     # Keyed by the value's type too: True == 1 == 1.0 as dict keys.
@@ -113,8 +116,14 @@ def raw_encoder(codec: _ProtobufCodec, plan: DirectPlan) -> RawEncoder:
             remember(bodies, body, field, CACHE_LIMIT)
         return field
 
-    def text_field(text: str) -> bytes:
-        return texts.get(text) or cached_field(texts, _RECORD_SEVERITY_TEXT, text)
+    def level_fields(number: int, text: str | None) -> tuple[int, bytes]:
+        """The severity number and text fields (cached by text, checked by number)."""
+        number_part = _SEVERITY_FIELDS[number] if number else b""
+        text_part = cached_field(texts, _RECORD_SEVERITY_TEXT, text) if text else b""
+        level = (number, number_part + text_part)
+        if text is None or (type(text) is str and len(text) <= CACHED_TEXT_LIMIT):
+            remember(levels, text, level, CACHE_LIMIT)
+        return level
 
     def event_field(event: str) -> bytes:
         return events.get(event) or cached_field(events, _RECORD_EVENT_NAME, event)
@@ -140,12 +149,10 @@ def raw_encoder(codec: _ProtobufCodec, plan: DirectPlan) -> RawEncoder:
             observed = 0
         else:
             times = _pack_fixed64_field(_RECORD_TIME, stamp) if stamp else b""
-        parts = [
-            times,
-            _SEVERITY_FIELDS[number] if number else b"",
-            text_field(text) if text else b"",
-            body_part,
-        ]
+        level = levels.get(text)
+        if level is None or level[0] != number:
+            level = level_fields(number, text)
+        parts = [times, level[1], body_part]
         dropped = 0
         if attrs:
             if count_limit is not None and len(attrs) > count_limit:
@@ -162,12 +169,15 @@ def raw_encoder(codec: _ProtobufCodec, plan: DirectPlan) -> RawEncoder:
                         dropped += 1
             except TypeError:  # an unhashable value: a container, for the ordinary path
                 return None
-        if span is None:
-            trace_flags = trace_id = span_id = 0
-        else:
-            trace_id, span_id, trace_flags = span
-        if dropped or trace_flags or trace_id or span_id:
+        if dropped:
+            trace_id, span_id, trace_flags = span or (0, 0, 0)
             parts.append(_rare_fields(dropped, trace_flags, trace_id, span_id))
+        elif span is not None:
+            # The records of one span come in runs: its fields are made once per run.
+            if span != last_span[0]:
+                trace_id, span_id, trace_flags = span
+                last_span[:] = (span, _rare_fields(0, trace_flags, trace_id, span_id))
+            parts.append(last_span[1])
         if observed:
             parts.append(_pack_fixed64_field(_RECORD_OBSERVED_TIME, observed))
         if event:
