@@ -69,6 +69,9 @@ def _otlp(settings: Settings) -> Any:
         settings=settings.otlp,
         timeout_ms=min(settings.otlp.timeout_ms, lane_limit),
         diagnostics=settings.diagnostics,
+        spool_dir=settings.spool_dir,
+        spool_max_bytes=int(settings.spool_max_mb * 1024 * 1024),
+        spool_fsync=settings.spool_fsync,
     )
 
 

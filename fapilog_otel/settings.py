@@ -374,6 +374,20 @@ class Settings(BaseSettings):
     diagnostics: bool = True
     """Write the library's own rate-limited warnings to stderr."""
 
+    spool_dir: str | None = None
+    """Directory of the OTLP exporters' durable spools (``FAPILOG_SPOOL_DIR``): every
+    request is kept on disk until the collector acknowledges it, sent in order, and what a
+    crash or an outage leaves is sent by the next process (see ``docs/reliability.md``).
+    ``None``: no spool."""
+
+    spool_max_mb: float = Field(256.0, gt=0)
+    """Most megabytes (MiB) of encoded requests one spool keeps; past it the oldest are
+    evicted, counted (``FAPILOG_SPOOL_MAX_MB``)."""
+
+    spool_fsync: Literal["always", "normal", "off"] = "normal"
+    """When a spool syncs to disk (``FAPILOG_SPOOL_FSYNC``): ``always`` on every write
+    (survives power loss), ``normal`` (survives a crash of the process), ``off``."""
+
     def __init__(self, **values: Any) -> None:
         try:
             super().__init__(**values)

@@ -9,12 +9,14 @@ never retried. The outcome goes back to the container as success, failure, or a
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fapilog_otel import __version__
+from fapilog_otel._capture import mark_pipeline_thread
 from fapilog_otel._diagnostics import Diagnostics
 from fapilog_otel._direct import DirectBatch
 from fapilog_otel.errors import ConfigurationError
@@ -26,12 +28,19 @@ from fapilog_otel.otlp._options import grpc_target, http_url, resolve_options
 from fapilog_otel.otlp._outcomes import Outcomes
 from fapilog_otel.otlp._protobuf import ProtobufEncoder
 from fapilog_otel.otlp._retry import Backoff
+from fapilog_otel.otlp._spool import Spool
 from fapilog_otel.otlp._transport import Attempt, Transport
 from fapilog_otel.record import LogRecord
 from fapilog_otel.settings import OTLPSettings
 from fapilog_otel.typing import ExportResult, PartialSuccess
 
 USER_AGENT = f"fapilog-otel/{__version__}"
+
+#: The spool's default size bound (256 MiB of encoded requests).
+DEFAULT_SPOOL_BYTES = 256 * 1024 * 1024
+
+#: The longest wait between two attempts at the spool's oldest request, in seconds.
+SPOOL_MAX_BACKOFF = 30.0
 
 
 class OTLPExporter:
@@ -57,6 +66,11 @@ class OTLPExporter:
         initial_backoff: First wait between retries in seconds (doubling, with jitter).
         diagnostics: Report failures on the library's rate-limited stderr channel.
         name: The name the exporter has in ``stats()``.
+        spool_dir: Keep every request in a durable spool in this directory until the
+            collector acknowledges it (see ``otlp/_spool.py`` and ``docs/reliability.md``);
+            None: no spool.
+        spool_max_bytes: The spool's size bound; the oldest requests are evicted past it.
+        spool_fsync: ``always``, ``normal`` or ``off``: when the spool syncs to disk.
 
     Raises:
         ConfigurationError: An option is invalid, a TLS file cannot be read, or
@@ -80,6 +94,9 @@ class OTLPExporter:
         initial_backoff: float = 1.0,
         diagnostics: bool = True,
         name: str = "otlp",
+        spool_dir: str | None = None,
+        spool_max_bytes: int = DEFAULT_SPOOL_BYTES,
+        spool_fsync: str = "normal",
     ) -> None:
         options = resolve_options(
             {
@@ -108,7 +125,15 @@ class OTLPExporter:
         self._stopping = threading.Event()
         self._diagnostics = Diagnostics(enabled=diagnostics)
         self._scope_cache: dict[Any, Any] = {}
+        #: Held while the encoder is used (one export at a time).
         self._turn = threading.Lock()
+        #: Held while the transport is used (the spool's sender and direct sends).
+        self._sending = threading.Lock()
+        self._spool: Spool | None = None
+        if spool_dir is not None:
+            self._spool = Spool(spool_dir, name, max_bytes=spool_max_bytes, fsync=spool_fsync)
+            self._outcomes.add("spool_found", self._spool.counts.found)
+            self._start_spool_sender()
 
     @property
     def accepts_direct(self) -> bool:
@@ -123,8 +148,17 @@ class OTLPExporter:
         return self._transport.describe()
 
     def outcomes(self) -> dict[str, int]:
-        """Counts by reason (see ``docs/otlp.md``); shown in the container's ``stats()``."""
-        return self._outcomes.snapshot()
+        """Counts by reason (see ``docs/otlp.md``); shown in the container's ``stats()``.
+
+        With a spool, also ``spool_pending`` (records kept now, not yet acknowledged) and
+        the spool's ``spool_evicted`` and ``spool_corrupt``."""
+        values = self._outcomes.snapshot()
+        spool = self._spool
+        if spool is not None:
+            values["spool_pending"] = spool.counts.pending
+            values["spool_evicted"] = spool.counts.evicted
+            values["spool_corrupt"] = spool.counts.corrupt
+        return values
 
     def export(self, batch: Sequence[Any]) -> Any:
         """Send ``batch``; return SUCCESS, FAILURE, or a :class:`PartialSuccess`.
@@ -178,22 +212,104 @@ class OTLPExporter:
                 f"{encoded.oversize} records larger than the request limit "
                 f"({self._transport.max_request_bytes} bytes) were dropped",
             )
+        spool = self._spool
         for body, count in encoded.requests:
-            failed += self._send(body, count, deadline)
+            if spool is not None and self._spooled(spool, body, count):
+                continue
+            with self._sending:
+                failed += self._send(body, count, deadline)
+        if spool is not None:
+            self._spool_wake.set()
         return failed
+
+    def _spooled(self, spool: Spool, body: bytes, count: int) -> bool:
+        """Keep one request in the spool for the sender; False when it cannot be written
+        (counted: the caller then sends it at once, without the spool)."""
+        try:
+            evicted = spool.append(body, count)
+        except Exception as exc:
+            self._outcomes.add("spool_write_failed", count)
+            self._warn("spool", f"could not write to the spool ({exc}); sending without it")
+            return False
+        self._outcomes.add("spooled", count)
+        if evicted:
+            self._warn("spool_evicted", f"the spool is full: {evicted} oldest records evicted")
+        return True
+
+    # -- the spool's sender ------------------------------------------------------------
+
+    def _start_spool_sender(self) -> None:
+        self._spool_wake = threading.Event()
+        self._spool_empty = threading.Event()
+        self._spool_thread = threading.Thread(
+            target=self._drain_spool, name=f"fapilog-spool-{self.name}", daemon=True
+        )
+        self._spool_thread.start()
+
+    def _drain_spool(self) -> None:
+        """Send the spool's requests, oldest first, until the exporter shuts down.
+
+        A request the collector acknowledged (even in part: what it rejected is counted)
+        or refused for good is removed; one that failed for now stays, and the sender
+        waits, doubling from ``initial_backoff`` up to :data:`SPOOL_MAX_BACKOFF` seconds.
+        """
+        mark_pipeline_thread()
+        spool = self._spool
+        assert spool is not None
+        delay = self._initial_backoff
+        while not self._stopping.is_set():
+            try:
+                row = spool.oldest()
+            except Exception as exc:
+                self._warn("spool", f"could not read the spool: {exc}")
+                row = None
+                if self._stopping.wait(delay):
+                    return
+            if row is None:
+                self._spool_empty.set()
+                self._spool_wake.wait(1.0)
+                self._spool_wake.clear()
+                continue
+            self._spool_empty.clear()
+            seq, body, count = row
+            with self._sending:
+                failed, later = self._attempt_all(body, count, time.monotonic() + self._timeout)
+            if later:
+                if self._stopping.wait(delay):
+                    return
+                delay = min(delay * 2, SPOOL_MAX_BACKOFF)
+                continue
+            delay = self._initial_backoff
+            self._outcomes.add("spool_delivered", count - failed)
+            try:
+                spool.remove(seq)
+            except Exception as exc:
+                self._warn("spool", f"could not remove a delivered request: {exc}")
 
     def _send(self, body: bytes, count: int, deadline: float) -> int:
         """Send one request with retries until ``deadline``; return records not delivered."""
+        failed, later = self._attempt_all(body, count, deadline)
+        if later:
+            self._outcomes.add(later, count)
+        return failed
+
+    def _attempt_all(self, body: bytes, count: int, deadline: float) -> tuple[int, str]:
+        """Send one request with retries until ``deadline``.
+
+        Returns:
+            The records not delivered, and why they may still be delivered later
+            (``retries_exhausted``, ``shutdown``; not counted here) or ``""`` when the
+            outcome is final (delivered, rejected, or refused for good, all counted).
+        """
         backoff = Backoff(deadline, self._initial_backoff)
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self._outcomes.add("retries_exhausted", count)
                 self._warn("timeout", f"gave up on {count} records: the export timeout ran out")
-                return count
+                return count, "retries_exhausted"
             attempt = self._transport.send(body, remaining)
             if attempt.accepted:
-                return self._accepted(attempt, count)
+                return self._accepted(attempt, count), ""
             self._outcomes.add(attempt.reason)
             if not attempt.retryable:
                 self._outcomes.add("not_retryable", count)
@@ -201,19 +317,17 @@ class OTLPExporter:
                     attempt.reason,
                     f"dropped {count} records: {attempt.detail} (not retryable)",
                 )
-                return count
+                return count, ""
             delay = backoff.next_delay(attempt.retry_after)
             if delay is None:
-                self._outcomes.add("retries_exhausted", count)
                 self._warn(
                     attempt.reason,
                     f"gave up on {count} records: {attempt.detail}; the next attempt would "
                     "end past the export timeout",
                 )
-                return count
+                return count, "retries_exhausted"
             if self._stopping.wait(delay):
-                self._outcomes.add("shutdown", count)
-                return count
+                return count, "shutdown"
             self._outcomes.add("retries")
 
     def _accepted(self, attempt: Attempt, count: int) -> int:
@@ -241,21 +355,50 @@ class OTLPExporter:
         )
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Nothing is buffered between calls: always True."""
+        """Without a spool nothing is buffered between calls: True. With one, wait up to
+        ``timeout_millis`` for the spool to be sent; True when it is empty."""
+        spool = self._spool
+        if spool is None:
+            return True
+        deadline = time.monotonic() + max(0.0, timeout_millis / 1000)
+        while spool.counts.pending:
+            self._spool_empty.clear()
+            self._spool_wake.set()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._stopping.is_set():
+                return False
+            self._spool_empty.wait(min(remaining, 0.1))
         return True
 
     def shutdown(self, timeout_millis: int = 30000) -> None:
-        """Cut any retry wait short and close connections; later exports fail at once."""
+        """Cut any retry wait short and close connections; later exports fail at once.
+
+        A spool keeps what was not acknowledged, for the next process to send."""
         self._stopping.set()
         self._transport.close()
+        spool = self._spool
+        if spool is not None:
+            self._spool_wake.set()
+            self._spool_thread.join(max(0.0, timeout_millis / 1000))
+            if not self._spool_thread.is_alive():
+                spool.close()
 
     def reinit_after_fork(self) -> None:
-        """In a forked child: new connections, a fresh stop flag and fresh counters."""
+        """In a forked child: new connections, a fresh stop flag and fresh counters; with
+        a spool, a slot of its own (the parent's stays the parent's)."""
         self._transport.reset_after_fork()
         self._stopping = threading.Event()
         self._turn = threading.Lock()
+        self._sending = threading.Lock()
         self._outcomes.reset_after_fork()
         self._diagnostics.reset_after_fork()
+        spool = self._spool
+        if spool is not None:
+            spool.abandon_after_fork()
+            self._spool = Spool(
+                os.path.dirname(spool.path), self.name, max_bytes=spool.max_bytes, fsync=spool.fsync
+            )
+            self._start_spool_sender()
 
     def __repr__(self) -> str:
         return f"OTLPExporter(protocol={self.options.protocol!r}, endpoint={self.endpoint!r})"
