@@ -118,6 +118,30 @@ class RotelCollector:
         why = f"exited with code {exit_code}" if exit_code is not None else "timed out"
         raise RuntimeError(f"rotel did not start ({why} after {timeout}s); log tail:\n{tail}")
 
+    def take_down(self, *, kill: bool = False) -> None:
+        """Stop rotel but keep its ports and files, for :meth:`bring_up`: SIGTERM (it
+        forwards what it holds first), or SIGKILL with ``kill`` (a crash: what it had
+        accepted and not forwarded is lost)."""
+        if self._process is not None:
+            if kill:
+                self._process.kill()
+                self._process.wait()
+            else:
+                self._terminate(self._process)
+            self._process = None
+
+    def bring_up(self, timeout: float = 15.0) -> None:
+        """Start rotel again on the ports it had before :meth:`take_down`.
+
+        Raises:
+            RuntimeError: rotel did not come up within ``timeout`` (its ports taken).
+        """
+        assert self._directory is not None and self._process is None
+        self._spawn(new_ports=False)
+        if not self._wait_until_listening(time.monotonic() + timeout):
+            tail = "\n".join(self.log_text().splitlines()[-20:])
+            raise RuntimeError(f"rotel did not come back on its ports; log tail:\n{tail}")
+
     def stop(self) -> None:
         """SIGTERM rotel, SIGKILL it after a few seconds, remove its files; idempotent."""
         if self._process is not None:
@@ -140,11 +164,12 @@ class RotelCollector:
     ) -> None:
         self.stop()
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
+    def _spawn(self, *, new_ports: bool = True) -> subprocess.Popen[bytes]:
         assert self._directory is not None
         if self._process is not None:
             self._terminate(self._process)
-        self.grpc_port, self.http_port = free_port(), free_port()
+        if new_ports:
+            self.grpc_port, self.http_port = free_port(), free_port()
         sink = self.sink_endpoint
         if "://" not in sink:
             sink = "http://" + sink

@@ -115,6 +115,7 @@ class OTLPExporter:
         )
         self.options = options
         self.name = name
+        self._header_secrets = header_secrets(options.headers)
         self._timeout = options.timeout_ms / 1000.0
         self._initial_backoff = initial_backoff
         self._transport = _make_transport(options)
@@ -350,6 +351,10 @@ class OTLPExporter:
         return rejected
 
     def _warn(self, key: str, message: str) -> None:
+        """Report on the diagnostics channel, header values masked: a collector's error
+        message may quote the request's credentials back."""
+        for secret in self._header_secrets:
+            message = message.replace(secret, "[REDACTED]")
         self._diagnostics.warn(
             f"otlp:{self.name}:{key}", f"OTLP exporter {self.name!r} -> {self.endpoint}: {message}"
         )
@@ -402,6 +407,18 @@ class OTLPExporter:
 
     def __repr__(self) -> str:
         return f"OTLPExporter(protocol={self.options.protocol!r}, endpoint={self.endpoint!r})"
+
+
+def header_secrets(headers: Mapping[str, str]) -> tuple[str, ...]:
+    """The texts of ``headers`` never to repeat: each value of at least 4 characters, and
+    each word of a value of at least 6 (the credential of ``Bearer <token>``), longest
+    first."""
+    found: set[str] = set()
+    for value in headers.values():
+        if len(value.strip()) >= 4:
+            found.add(value)
+        found.update(word for word in value.split() if len(word) >= 6)
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def _make_transport(options: OTLPSettings) -> Transport:
