@@ -137,3 +137,89 @@ def test_a_spool_that_cannot_be_written_falls_back_to_sending(
         assert list(range(50)) == indexes(receiver, 50)
         container.shutdown(5)
     assert 50 == exporter.outcomes()["spool_write_failed"]
+
+
+def test_grpc_exporter_spools_too(tmp_path: Path) -> None:
+    """The spool works the same over gRPC: an outage ridden out on disk, then sent."""
+    from otlp_receivers import GrpcReceiver
+
+    port = free_port()
+    exporter = OTLPExporter(
+        f"http://127.0.0.1:{port}",
+        protocol="grpc",
+        timeout_ms=300,
+        initial_backoff=0.05,
+        diagnostics=False,
+        spool_dir=str(tmp_path),
+    )
+    container = fo.Container(fo.Settings(diagnostics=False), exporters=[exporter])
+    for i in range(200):
+        container.get_logger("app").info("grpc outage", i=i)
+    assert not container.flush(1.0)
+    assert 200 == exporter.outcomes()["spool_pending"]
+    with GrpcReceiver(port=port) as receiver:
+        assert container.flush(15)
+        found = [
+            {kv.key: kv.value for kv in record.attributes}["i"].int_value
+            for *_, record in receiver.wait_for_records(200)
+        ]
+        container.shutdown(5)
+    assert list(range(200)) == found
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_takes_a_slot_of_its_own(tmp_path: Path) -> None:
+    """Parent and forked child never share a spool: the child takes the next slot, and
+    each one's records stay in its own."""
+    port = free_port()
+    source = f"""
+        import os
+        import fapilog_otel as fo
+        container = fo.Container(fo.Settings(
+            exporters=["otlp"],
+            otlp={{"endpoint": "http://127.0.0.1:{port}/v1/logs", "timeout_ms": 200}},
+            spool_dir={str(tmp_path)!r},
+            diagnostics=False,
+        ))
+        log = container.get_logger("app")
+        pid = os.fork()
+        who = "child" if pid == 0 else "parent"
+        for i in range(10 if pid == 0 else 20):
+            log.info(who, i=i)
+        container.flush(1)
+        exporter = container.exporters[0]
+        print(who, os.path.basename(exporter._spool.path), exporter.outcomes()["spool_pending"],
+              flush=True)
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+        container.shutdown(1)
+    """
+    done = run(source)
+    assert 0 == done.returncode, done.stderr
+    lines = sorted(done.stdout.split("\n")[:2])
+    assert ["child otlp-1.sqlite 10", "parent otlp-0.sqlite 20"] == lines
+
+
+def test_an_outage_never_overflows_the_memory_queue(tmp_path: Path) -> None:
+    """With the collector down, 20,000 records through a queue of 1,000: the worker keeps
+    draining it into the spool, so nothing is dropped, and everything is on disk."""
+    port = free_port()
+    exporter = OTLPExporter(
+        f"http://127.0.0.1:{port}/v1/logs",
+        timeout_ms=300,
+        initial_backoff=0.05,
+        diagnostics=False,
+        spool_dir=str(tmp_path),
+    )
+    container = fo.Container(fo.Settings(diagnostics=False, queue_size=1_000), exporters=[exporter])
+    log = container.get_logger("app")
+    for i in range(20_000):
+        log.info("long outage", i=i)
+    container.flush(2.0)
+    stats = container.stats()
+    container.shutdown(1)
+    assert ({}, 20_000) == (
+        {reason: n for reason, n in stats["dropped"].items() if n},
+        exporter.outcomes()["spool_pending"],
+    )
