@@ -1,0 +1,1 @@
+"""Integrations with frameworks and servers (each module imports only what it needs)."""
