@@ -34,13 +34,7 @@ from fapilog_otel._cache import remember
 from fapilog_otel._chain import Chain, ChainLink, mask
 from fapilog_otel._diagnostics import Diagnostics
 from fapilog_otel._raw import RawRecord, to_record
-from fapilog_otel.processors.redact import (
-    MAX_CACHED_LENGTH,
-    TEXT_CACHE_CHARS,
-    TEXT_CACHE_LIMIT,
-    KeyRedactor,
-    ValueRedactor,
-)
+from fapilog_otel.processors.redact import KeyRedactor, ValueRedactor, cache_text
 from fapilog_otel.record import LogRecord, Scope
 
 __all__ = [
@@ -132,14 +126,7 @@ class Redaction:
         if clean is None:
             assert self._values is not None
             clean = self._values.clean_value(text)
-            length = len(text)
-            if length <= MAX_CACHED_LENGTH:
-                cache = self.clean_texts
-                if len(cache) >= TEXT_CACHE_LIMIT or self._cached_chars + length > TEXT_CACHE_CHARS:
-                    cache.clear()
-                    self._cached_chars = 0
-                cache[text] = clean
-                self._cached_chars += length
+            self._cached_chars = cache_text(self.clean_texts, self._cached_chars, text, clean)
         return clean
 
     def attribute(self, key: str, value: Any) -> Any:

@@ -1029,13 +1029,26 @@ read_raw(PyObject *raw, const Redaction *r, Py_ssize_t count_limit, Parts *parts
     return 0;
 }
 
-/* The bytes written into `buf`, as a new bytes object. */
+/*
+ * The end of both encoders: the bytes written into `buf` when `written`, else (or when
+ * they cannot be made) what `fallback` returns for `arg`. Frees the buffer.
+ */
 static PyObject *
-take_bytes(Buffer *buf)
+finish(Buffer *buf, int written, PyObject *fallback, PyObject *arg)
 {
-    PyObject *encoded = PyBytes_FromStringAndSize((const char *)buf->data, (Py_ssize_t)buf->size);
-    buffer_free(buf);
-    return encoded;
+    if (written) {
+        PyObject *encoded =
+            PyBytes_FromStringAndSize((const char *)buf->data, (Py_ssize_t)buf->size);
+        buffer_free(buf);
+        if (encoded != NULL) {
+            return encoded;
+        }
+    }
+    else {
+        buffer_free(buf);
+    }
+    PyErr_Clear();
+    return PyObject_CallOneArg(fallback, arg);
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -1065,22 +1078,15 @@ encode_record(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_RuntimeError, "encode_record() needs setup() first");
         return NULL;
     }
-    if (Py_IS_TYPE(record, state->record_type)) {
-        Parts parts;
-        Buffer buf;
-        buffer_init(&buf);
-        if (read_record(state, record, &parts) == 0 && write_parts(&parts, NULL, &buf) == 0) {
-            PyObject *encoded = take_bytes(&buf);
-            if (encoded != NULL) {
-                return encoded;
-            }
-        }
-        else {
-            buffer_free(&buf);
-        }
-        PyErr_Clear();
+    if (!Py_IS_TYPE(record, state->record_type)) {
+        return PyObject_CallOneArg(fallback, record);
     }
-    return PyObject_CallOneArg(fallback, record);
+    Parts parts;
+    Buffer buf;
+    buffer_init(&buf);
+    int written =
+        read_record(state, record, &parts) == 0 && write_parts(&parts, NULL, &buf) == 0;
+    return finish(&buf, written, fallback, record);
 }
 
 /* The view's items (see fapilog_otel.otlp._compiled.view). */
@@ -1179,19 +1185,10 @@ encode_raw(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Parts parts;
     Buffer buf;
     buffer_init(&buf);
-    int ok = read_raw(raw, &r, count_limit, &parts) == 0 && write_parts(&parts, &r, &buf) == 0;
+    int written =
+        read_raw(raw, &r, count_limit, &parts) == 0 && write_parts(&parts, &r, &buf) == 0;
     Py_XDECREF(parts.owned_body);
-    if (ok) {
-        PyObject *encoded = take_bytes(&buf);
-        if (encoded != NULL) {
-            return encoded;
-        }
-    }
-    else {
-        buffer_free(&buf);
-    }
-    PyErr_Clear();
-    return PyObject_CallOneArg(fallback, raw);
+    return finish(&buf, written, fallback, raw);
 }
 
 PyDoc_STRVAR(setup_doc,

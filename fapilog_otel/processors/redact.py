@@ -74,6 +74,24 @@ _SCANNED: frozenset[type] = frozenset({dict, list, tuple, bytes})
 _CARD_MIN = 10**12
 
 
+def cache_text(cache: dict[str, str], chars: int, text: str, clean: str) -> int:
+    """Keep ``clean`` under ``text`` in ``cache``, which holds ``chars`` characters of keys,
+    within :data:`TEXT_CACHE_LIMIT` entries and :data:`TEXT_CACHE_CHARS` characters (a
+    full cache is emptied first; a text over :data:`MAX_CACHED_LENGTH` is not kept).
+
+    Returns:
+        The characters of keys the cache holds now.
+    """
+    length = len(text)
+    if length > MAX_CACHED_LENGTH:
+        return chars
+    if len(cache) >= TEXT_CACHE_LIMIT or chars + length > TEXT_CACHE_CHARS:
+        cache.clear()
+        chars = 0
+    cache[text] = clean
+    return chars + length
+
+
 class _Redactor:
     """What both redactors share: one record is cleaned as a batch of one."""
 
@@ -401,14 +419,7 @@ class ValueRedactor(_Redactor):
         if cached is not None:
             return cached
         clean = self._clean(text)
-        length = len(text)
-        if length <= MAX_CACHED_LENGTH:
-            cache = self._cache
-            if len(cache) >= TEXT_CACHE_LIMIT or self._cached_chars + length > TEXT_CACHE_CHARS:
-                cache.clear()
-                self._cached_chars = 0
-            cache[text] = clean
-            self._cached_chars += length
+        self._cached_chars = cache_text(self._cache, self._cached_chars, text, clean)
         return clean
 
     def _scrub(self, value: Any, depth: int) -> Any:
