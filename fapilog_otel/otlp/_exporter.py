@@ -240,7 +240,10 @@ class OTLPExporter:
     # -- the spool's sender ------------------------------------------------------------
 
     def _start_spool_sender(self) -> None:
+        #: Set when a request is added (the sender looks at the spool again).
         self._spool_wake = threading.Event()
+        #: Set by a flush or a shutdown: the sender stops waiting out its backoff.
+        self._spool_retry_now = threading.Event()
         self._spool_empty = threading.Event()
         self._spool_thread = threading.Thread(
             target=self._drain_spool, name=f"fapilog-spool-{self.name}", daemon=True
@@ -276,7 +279,10 @@ class OTLPExporter:
             with self._sending:
                 failed, later = self._attempt_all(body, count, time.monotonic() + self._timeout)
             if later:
-                if self._stopping.wait(delay):
+                # A flush cuts the wait short: it wants the spool sent now if it can be.
+                self._spool_retry_now.wait(delay)
+                self._spool_retry_now.clear()
+                if self._stopping.is_set():
                     return
                 delay = min(delay * 2, SPOOL_MAX_BACKOFF)
                 continue
@@ -366,6 +372,7 @@ class OTLPExporter:
         if spool is None:
             return True
         deadline = time.monotonic() + max(0.0, timeout_millis / 1000)
+        self._spool_retry_now.set()  # once: a collector that is still down is not hammered
         while spool.counts.pending:
             self._spool_empty.clear()
             self._spool_wake.set()
@@ -384,6 +391,7 @@ class OTLPExporter:
         spool = self._spool
         if spool is not None:
             self._spool_wake.set()
+            self._spool_retry_now.set()
             self._spool_thread.join(max(0.0, timeout_millis / 1000))
             if not self._spool_thread.is_alive():
                 spool.close()

@@ -223,3 +223,23 @@ def test_an_outage_never_overflows_the_memory_queue(tmp_path: Path) -> None:
         {reason: n for reason, n in stats["dropped"].items() if n},
         exporter.outcomes()["spool_pending"],
     )
+
+
+def test_a_flush_does_not_wait_out_the_senders_backoff(tmp_path: Path) -> None:
+    """The sender backs off (here 5 s, then 10 s) while the collector is down; a flush
+    after it came back asks for a try at once instead of waiting the backoff out."""
+    port = free_port()
+    exporter = OTLPExporter(
+        f"http://127.0.0.1:{port}/v1/logs",
+        timeout_ms=200,
+        initial_backoff=5.0,
+        diagnostics=False,
+        spool_dir=str(tmp_path),
+    )
+    container = fo.Container(fo.Settings(diagnostics=False), exporters=[exporter])
+    container.get_logger("app").info("kept", i=0)
+    assert not container.flush(0.5)  # the first attempt failed: the sender is backing off
+    with HttpReceiver(port=port) as receiver:
+        assert container.flush(3)
+        assert [0] == indexes(receiver, 1)
+        container.shutdown(5)
