@@ -85,7 +85,8 @@ class Spool:
 
     Raises:
         ConfigurationError: An unknown ``fsync``, a ``max_bytes`` below 1, a directory that
-            cannot be made, or no free slot in it.
+            cannot be made, no free slot in it, or a database that cannot be opened (a
+            read-only directory, say).
     """
 
     def __init__(self, directory: str, name: str, *, max_bytes: int, fsync: str = "normal") -> None:
@@ -107,7 +108,11 @@ class Spool:
                 f"cannot make the spool directory {directory!r}: {exc}"
             ) from exc
         self._lock_fd, self.path = _claim_slot(directory, stem)
-        self._db = self._open()
+        try:
+            self._db = self._open()
+        except (sqlite3.Error, OSError) as exc:
+            _release(self._lock_fd)
+            raise ConfigurationError(f"cannot open the spool {self.path!r}: {exc}") from exc
 
     # -- opening ----------------------------------------------------------------------
 

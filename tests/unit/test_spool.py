@@ -201,6 +201,16 @@ class TestPermissions:
             assert 0 == stat.S_IMODE(path.stat().st_mode) & 0o077, path
         store.close()
 
+    def test_a_database_that_cannot_be_opened_is_a_clear_error(self, tmp_path: Path) -> None:
+        """The database's path is a directory: SQLite cannot open it."""
+        (tmp_path / "otlp-0.sqlite").mkdir()
+        with pytest.raises(ConfigurationError, match="cannot open the spool"):
+            spool(tmp_path)
+        (tmp_path / "otlp-0.sqlite").rmdir()
+        again = spool(tmp_path)  # the failed spool let its slot go
+        assert again.path.endswith("otlp-0.sqlite")
+        again.close()
+
     def test_a_directory_that_cannot_be_made(self, tmp_path: Path) -> None:
         blocker = tmp_path / "file"
         blocker.write_text("x")
