@@ -243,3 +243,49 @@ def test_a_flush_does_not_wait_out_the_senders_backoff(tmp_path: Path) -> None:
         assert container.flush(3)
         assert [0] == indexes(receiver, 1)
         container.shutdown(5)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Any:
+    """A real file system of 256 KiB (tmpfs), unmounted afterwards; skipped where this
+    process may not mount one."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_is_counted_not_a_crash(tiny_disk: Path) -> None:
+    """A real full disk: the collector is down and the spool's 256 KiB file system fills
+    up. The spool keeps what fits; past that each request is sent without it (and fails,
+    the collector being down), counted; nothing raises and every record is accounted."""
+    port = free_port()
+    exporter = OTLPExporter(
+        f"http://127.0.0.1:{port}/v1/logs",
+        timeout_ms=100,
+        initial_backoff=0.05,
+        diagnostics=False,
+        spool_dir=str(tiny_disk),
+    )
+    container = fo.Container(fo.Settings(diagnostics=False), exporters=[exporter])
+    log = container.get_logger("app")
+    for i in range(20_000):
+        log.info("filling the disk", i=i, padding="x" * 40)
+    container.flush(3)
+    stats = container.stats()
+    outcomes = exporter.outcomes()
+    container.shutdown(1)
+    assert outcomes["spool_write_failed"] > 0
+    assert 0 < outcomes["spool_pending"] < 20_000
+    assert 20_000 == stats["submitted"] == stats["exported"] + stats["failed"]
+    assert outcomes["spool_write_failed"] == stats["failed"]
