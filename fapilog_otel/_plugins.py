@@ -1,7 +1,7 @@
 """Turning exporter and processor names into objects.
 
-Built-in exporters (``console``, ``file``, ``otlp``) are made from the container's settings;
-built-in processors (the redactors, filters and enrichers of ``fapilog_otel.processors``)
+Built-in exporters (``console``, ``file``, ``otlp``, ``http``) are made from the container's
+settings; built-in processors (the redactors, filters and enrichers of ``fapilog_otel.processors``)
 are imported when named. Any other name is looked up among the installed entry points, ours
 first (``fapilog_otel.exporters`` / ``fapilog_otel.processors``), then, for exporters, the
 OTel SDK's own group (``opentelemetry_logs_exporter``), so any OTel exporter distribution
@@ -75,10 +75,23 @@ def _otlp(settings: Settings) -> Any:
     )
 
 
+def _http(settings: Settings) -> Any:
+    from fapilog_otel.exporters.http import HTTPExporter
+
+    # As for OTLP: the exporter's deadline ends before the lane gives up on the call.
+    lane_limit = settings.batch.export_timeout_ms * 0.9
+    return HTTPExporter(
+        settings=settings.http,
+        timeout_ms=min(settings.http.timeout_ms, lane_limit),
+        diagnostics=settings.diagnostics,
+    )
+
+
 _BUILTIN_EXPORTERS: dict[str, Callable[[Settings], Any]] = {
     "console": _console,
     "file": _file,
     "otlp": _otlp,
+    "http": _http,
 }
 
 

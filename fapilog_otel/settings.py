@@ -11,7 +11,7 @@ import os
 import urllib.parse
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -26,6 +26,7 @@ __all__ = [
     "BatchSettings",
     "ConsoleSettings",
     "FileSettings",
+    "HTTPSettings",
     "LimitSettings",
     "OTLPSettings",
     "Settings",
@@ -95,6 +96,37 @@ class FileSettings(_Section):
 
     compress: bool = False
     """Gzip rotated files."""
+
+
+class HTTPSettings(_Section):
+    """The built-in HTTP webhook exporter (``OTEL_LOGS_EXPORTER=http``)."""
+
+    url: str | None = None
+    """Where batches are POSTed (``http://`` or ``https://``); the exporter ``http`` needs
+    it."""
+
+    format: Literal["json", "ndjson"] = "json"
+    """``json``: one JSON array per batch (``application/json``); ``ndjson``: one JSON object
+    per line (``application/x-ndjson``)."""
+
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Headers sent with every request (an API key, say); their values never appear in
+    diagnostics."""
+
+    compression: Literal["gzip", "none"] = "none"
+    """``gzip`` compresses each body (``Content-Encoding: gzip``)."""
+
+    secret: SecretStr | None = None
+    """Key of the HMAC-SHA256 signature (``X-Fapilog-Signature``) over the timestamp and
+    the body sent; ``None`` sends no signature."""
+
+    timeout_ms: float = Field(10_000.0, gt=0, le=3_600_000)
+    """Longest one export may take, retries included, in milliseconds."""
+
+    @field_validator("format", "compression", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 class LimitSettings(_Section):
@@ -320,8 +352,8 @@ class Settings(BaseSettings):
 
     exporters: Annotated[list[str], NoDecode] | None = None
     """Exporter names (``OTEL_LOGS_EXPORTER``, comma list): ``console``, ``file``, ``otlp``,
-    ``none``, or an exporter plugin's entry-point name. ``None`` means ``console`` (or ``file`` when
-    ``file.path`` is set)."""
+    ``http``, ``none``, or an exporter plugin's entry-point name. ``None`` means ``console``
+    (or ``file`` when ``file.path`` is set)."""
 
     processors: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Processor names, built-in or plugin (``FAPILOG_PROCESSORS``, comma list). Each runs
@@ -362,6 +394,7 @@ class Settings(BaseSettings):
     batch: BatchSettings = Field(default_factory=BatchSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     file: FileSettings = Field(default_factory=FileSettings)
+    http: HTTPSettings = Field(default_factory=HTTPSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     otlp: OTLPSettings = Field(default_factory=OTLPSettings)
 

@@ -38,7 +38,10 @@ def gzip_compress(body: bytes) -> bytes:
 
 
 def tls_context(
-    certificate: str | None, client_key: str | None, client_certificate: str | None
+    certificate: str | None,
+    client_key: str | None,
+    client_certificate: str | None,
+    label: str = "OTLP",
 ) -> ssl.SSLContext:
     """A TLS client context trusting ``certificate`` (or the system CAs), with mTLS if given.
 
@@ -50,7 +53,7 @@ def tls_context(
         if client_certificate:
             context.load_cert_chain(client_certificate, client_key)
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigurationError(f"OTLP TLS files could not be loaded: {exc}") from exc
+        raise ConfigurationError(f"{label} TLS files could not be loaded: {exc}") from exc
     return context
 
 
@@ -105,7 +108,7 @@ class HttpTransport:
         }
         if gzip:
             request_headers["Content-Encoding"] = "gzip"
-        _check_headers(request_headers)
+        check_headers(request_headers)
         self._conn = Connection(
             self._host, self._port, self._path, request_headers, self._context, MAX_RESPONSE_BYTES
         )
@@ -119,23 +122,8 @@ class HttpTransport:
     def send(self, body: bytes, timeout: float) -> Attempt:
         """POST ``body`` once (again at once on a fresh connection if the old one was stale)."""
         payload = gzip_compress(body) if self._gzip else body
-        conn = self._conn
-        for _ in range(2):
-            reused = conn.is_open
-            try:
-                response = conn.post(payload, timeout)
-            except TimeoutError:
-                return Attempt(False, True, "timeout", detail=f"no answer within {timeout:.3g}s")
-            except ssl.SSLCertVerificationError as exc:
-                return Attempt(False, False, "tls_error", detail=str(exc))
-            except _STALE_CONNECTION_ERRORS as exc:
-                if reused:
-                    continue
-                return Attempt(False, True, "connection_error", detail=_describe(exc))
-            except (OSError, ProtocolError) as exc:
-                return Attempt(False, True, "connection_error", detail=_describe(exc))
-            return self._attempt(response)
-        return Attempt(False, True, "connection_error", detail="connection closed twice")
+        answer = post(self._conn, payload, timeout)
+        return answer if isinstance(answer, Attempt) else self._attempt(answer)
 
     def _attempt(self, response: Response) -> Attempt:
         status = response.status
@@ -173,12 +161,35 @@ class HttpTransport:
         self.close()
 
 
+def post(
+    conn: Connection, payload: bytes, timeout: float, headers: Mapping[str, str] | None = None
+) -> Response | Attempt:
+    """POST ``payload`` on ``conn`` once, again at once on a fresh connection if the old one
+    was stale; the answer, or the failed :class:`Attempt` (``timeout``, ``tls_error``,
+    ``connection_error``) when there is none. ``headers`` are for this request only."""
+    for _ in range(2):
+        reused = conn.is_open
+        try:
+            return conn.post(payload, timeout, headers)
+        except TimeoutError:
+            return Attempt(False, True, "timeout", detail=f"no answer within {timeout:.3g}s")
+        except ssl.SSLCertVerificationError as exc:
+            return Attempt(False, False, "tls_error", detail=str(exc))
+        except _STALE_CONNECTION_ERRORS as exc:
+            if reused:
+                continue
+            return Attempt(False, True, "connection_error", detail=_describe(exc))
+        except (OSError, ProtocolError) as exc:
+            return Attempt(False, True, "connection_error", detail=_describe(exc))
+    return Attempt(False, True, "connection_error", detail="connection closed twice")
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _check_headers(headers: Mapping[str, str]) -> None:
+def check_headers(headers: Mapping[str, str], label: str = "OTLP") -> None:
     """Refuse header names and values that would break the request (or smuggle another).
 
     Raises:
@@ -186,12 +197,12 @@ def _check_headers(headers: Mapping[str, str]) -> None:
     """
     for name, value in headers.items():
         if not name or any(c in name for c in ' \t\r\n:"(),/;<=>?@[\\]{}') or not name.isascii():
-            raise ConfigurationError(f"OTLP header name {name!r} is not a valid HTTP token")
+            raise ConfigurationError(f"{label} header name {name!r} is not a valid HTTP token")
         if any(c in value for c in "\r\n\0"):
-            raise ConfigurationError(f"OTLP header {name!r} has a line break in its value")
+            raise ConfigurationError(f"{label} header {name!r} has a line break in its value")
         try:
             value.encode("latin-1")
         except UnicodeEncodeError:
             raise ConfigurationError(
-                f"OTLP header {name!r} has characters outside latin-1 in its value"
+                f"{label} header {name!r} has characters outside latin-1 in its value"
             ) from None

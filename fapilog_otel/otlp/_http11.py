@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Mapping
 from typing import BinaryIO
 
 #: The longest status or header line accepted, and the most header lines.
@@ -81,7 +82,9 @@ class Connection:
             authority = f"{authority}:{port}"
         lines = [f"POST {path} HTTP/1.1", f"Host: {authority}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
-        self._head = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
+        #: The head up to the per-request lines (header lines of one request, then the length).
+        self._fixed = ("\r\n".join(lines) + "\r\n").encode("latin-1")
+        self._head = self._fixed + b"Content-Length: "
         self._sock: socket.socket | None = None
         self._reader: BinaryIO | None = None
 
@@ -90,8 +93,13 @@ class Connection:
         """Whether a socket is open (a request would reuse it)."""
         return self._sock is not None
 
-    def post(self, body: bytes, timeout: float) -> Response:
+    def post(
+        self, body: bytes, timeout: float, headers: Mapping[str, str] | None = None
+    ) -> Response:
         """Send ``body`` and read the answer, within ``timeout`` seconds per socket call.
+
+        ``headers`` are header lines for this request only (a signature, say), sent after
+        the fixed ones; the caller has checked them.
 
         Raises:
             ClosedBeforeAnswer: A reused connection closed before answering.
@@ -104,7 +112,8 @@ class Connection:
         else:
             sock.settimeout(timeout)
         try:
-            head = self._head + b"%d\r\n\r\n" % len(body)
+            head = self._head if not headers else self._request_head(headers)
+            head += b"%d\r\n\r\n" % len(body)
             if len(body) <= _JOIN_LIMIT:
                 sock.sendall(head + body)
             else:
@@ -114,6 +123,10 @@ class Connection:
         except BaseException:
             self.close()
             raise
+
+    def _request_head(self, headers: Mapping[str, str]) -> bytes:
+        lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        return self._fixed + lines.encode("latin-1") + b"Content-Length: "
 
     def _open(self, timeout: float) -> socket.socket:
         sock = socket.create_connection(self._address, timeout)
