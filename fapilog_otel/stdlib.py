@@ -47,23 +47,18 @@ With :func:`logging.config.dictConfig` (a ``container`` key, such as
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from opentelemetry.trace import get_current_span
 
+from fapilog_otel._bridging import OWN_LOGGER_PREFIX as _OWN_LOGGER_PREFIX
+from fapilog_otel._bridging import FailureCount
+from fapilog_otel._bridging import Submitter as _Submitter
 from fapilog_otel._freeze import freeze_attributes
 
 __all__ = ["FapilogHandler", "install", "severity_number", "uninstall"]
-
-
-class _Submitter(Protocol):
-    """The part of a container the handler needs."""
-
-    def _submit_raw(self, raw: tuple[Any, ...], /) -> None:
-        """Queue one raw record; never raises."""
 
 
 #: Attribute names every ``logging.LogRecord`` has; anything else came from ``extra=``.
@@ -72,7 +67,6 @@ _STANDARD_ATTRIBUTES: frozenset[str] = frozenset(
 ) | {"message", "asctime", "taskName"}
 
 _EVENT_NAME_KEY = "otel.event.name"
-_OWN_LOGGER_PREFIX = "fapilog_otel"
 
 
 def _severity_for(levelno: int) -> int:
@@ -106,7 +100,7 @@ def severity_number(levelno: int) -> int:
     return 24 if levelno >= 60 else 0
 
 
-class FapilogHandler(logging.Handler):
+class FapilogHandler(logging.Handler, FailureCount):
     """A :class:`logging.Handler` that sends records into a fapilog-otel container.
 
     ``emit`` only captures and queues (no formatting, no I/O) and never raises: failures are
@@ -134,11 +128,7 @@ class FapilogHandler(logging.Handler):
         self._code_attributes = code_attributes
         self._default_container: Callable[[], _Submitter] | None = None
         self._installed_on: list[logging.Logger] = []
-        self._errors_lock = threading.Lock()
-        #: How many records could not be bridged.
-        self.errors = 0
-        #: The last failure, for diagnostics.
-        self.last_error: BaseException | None = None
+        FailureCount.__init__(self)  # errors, last_error
 
     @property
     def container(self) -> _Submitter | None:
@@ -235,11 +225,6 @@ class FapilogHandler(logging.Handler):
             exception,  # EXC
             None,  # RESOURCE
         )
-
-    def _count(self, exc: BaseException) -> None:
-        with self._errors_lock:
-            self.errors += 1
-            self.last_error = exc
 
     def __repr__(self) -> str:
         target = "default container" if self._container is None else repr(self._container)
