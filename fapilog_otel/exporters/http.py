@@ -31,7 +31,7 @@ from fapilog_otel.exporters._webhook import (
 from fapilog_otel.otlp._exporter import header_secrets
 from fapilog_otel.otlp._http import gzip_compress, tls_context
 from fapilog_otel.otlp._outcomes import Outcomes
-from fapilog_otel.otlp._retry import Backoff
+from fapilog_otel.otlp._sending import send_with_retries
 from fapilog_otel.record import LogRecord
 from fapilog_otel.settings import HTTPSettings, Settings
 from fapilog_otel.typing import ExportResult
@@ -172,32 +172,16 @@ class HTTPExporter:
             ``""`` when it was delivered, else the reason its records are counted under:
             ``not_retryable``, ``retries_exhausted`` or ``shutdown``.
         """
-        backoff = Backoff(deadline, self._initial_backoff)
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self._warn("timeout", f"gave up on {count} records: the export timeout ran out")
-                return "retries_exhausted"
-            attempt = self._target.send(payload, remaining, self._request_headers(payload))
-            if attempt.accepted:
-                return ""
-            self._outcomes.add(attempt.reason)
-            if not attempt.retryable:
-                self._warn(
-                    attempt.reason, f"dropped {count} records: {attempt.detail} (not retryable)"
-                )
-                return "not_retryable"
-            delay = backoff.next_delay(attempt.retry_after)
-            if delay is None:
-                self._warn(
-                    attempt.reason,
-                    f"gave up on {count} records: {attempt.detail}; the next attempt would "
-                    "end past the export timeout",
-                )
-                return "retries_exhausted"
-            if self._stopping.wait(delay):
-                return "shutdown"
-            self._outcomes.add("retries")
+        attempt, reason = send_with_retries(
+            lambda seconds: self._target.send(payload, seconds, self._request_headers(payload)),
+            count,
+            deadline,
+            initial_backoff=self._initial_backoff,
+            stopping=self._stopping,
+            outcomes=self._outcomes,
+            warn=self._warn,
+        )
+        return "" if attempt is not None else reason
 
     def _request_headers(self, payload: bytes) -> dict[str, str]:
         """The signature headers of one attempt (a fresh timestamp each time), if signing."""

@@ -27,7 +27,7 @@ from fapilog_otel.otlp._json import JsonEncoder
 from fapilog_otel.otlp._options import grpc_target, http_url, resolve_options
 from fapilog_otel.otlp._outcomes import Outcomes
 from fapilog_otel.otlp._protobuf import ProtobufEncoder
-from fapilog_otel.otlp._retry import Backoff
+from fapilog_otel.otlp._sending import send_with_retries
 from fapilog_otel.otlp._spool import Spool
 from fapilog_otel.otlp._transport import Attempt, Transport
 from fapilog_otel.record import LogRecord
@@ -308,34 +308,21 @@ class OTLPExporter:
             (``retries_exhausted``, ``shutdown``; not counted here) or ``""`` when the
             outcome is final (delivered, rejected, or refused for good, all counted).
         """
-        backoff = Backoff(deadline, self._initial_backoff)
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self._warn("timeout", f"gave up on {count} records: the export timeout ran out")
-                return count, "retries_exhausted"
-            attempt = self._transport.send(body, remaining)
-            if attempt.accepted:
-                return self._accepted(attempt, count), ""
-            self._outcomes.add(attempt.reason)
-            if not attempt.retryable:
-                self._outcomes.add("not_retryable", count)
-                self._warn(
-                    attempt.reason,
-                    f"dropped {count} records: {attempt.detail} (not retryable)",
-                )
-                return count, ""
-            delay = backoff.next_delay(attempt.retry_after)
-            if delay is None:
-                self._warn(
-                    attempt.reason,
-                    f"gave up on {count} records: {attempt.detail}; the next attempt would "
-                    "end past the export timeout",
-                )
-                return count, "retries_exhausted"
-            if self._stopping.wait(delay):
-                return count, "shutdown"
-            self._outcomes.add("retries")
+        attempt, reason = send_with_retries(
+            lambda seconds: self._transport.send(body, seconds),
+            count,
+            deadline,
+            initial_backoff=self._initial_backoff,
+            stopping=self._stopping,
+            outcomes=self._outcomes,
+            warn=self._warn,
+        )
+        if attempt is not None:
+            return self._accepted(attempt, count), ""
+        if reason == "not_retryable":
+            self._outcomes.add(reason, count)
+            return count, ""
+        return count, reason
 
     def _accepted(self, attempt: Attempt, count: int) -> int:
         partial = attempt.partial
