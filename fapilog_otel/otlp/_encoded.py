@@ -376,17 +376,17 @@ def encode_direct(codec: DirectCodec, batch: DirectBatch, max_bytes: int) -> Enc
     for raw in batch:
         try:
             body = encode_raw(raw)
-            if body is not None:
-                slot = raw[SCOPE]
-                if slot is not last:
-                    found = by_slot.get(slot)
-                    if found is None:
-                        found = by_slot[slot] = by_scope.setdefault(scope_of(slot), [])
-                    current, last = found, slot
-                current.append(body)
-                continue
         except Exception:
-            pass
+            body = None  # out of range somewhere: the ordinary path repairs it or counts it
+        if body is not None:
+            slot = raw[SCOPE]
+            if slot is not last:
+                found = by_slot.get(slot)
+                if found is None:
+                    found = by_slot[slot] = by_scope.setdefault(scope_of(slot), [])
+                current, last = found, slot
+            current.append(body)
+            continue
         try:
             record = make_record(raw)
         except Exception:
