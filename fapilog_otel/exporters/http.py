@@ -117,12 +117,11 @@ class HTTPExporter:
         if options.url.startswith("https:"):
             context = tls_context(certificate, None, None, "HTTP exporter")
         self._target = WebhookTarget(options.url, {**fixed, **options.headers}, context)
-        masked = header_secrets(options.headers)
+        secrets = list(header_secrets(options.headers))
         if options.secret:
-            masked = (options.secret.get_secret_value(), *masked)
-        self._masked = tuple(sorted(set(masked), key=len, reverse=True))
+            secrets.append(options.secret.get_secret_value())
         self._outcomes = Outcomes()
-        self._diagnostics = Diagnostics(enabled=diagnostics)
+        self._diagnostics = Diagnostics(enabled=diagnostics, secrets=secrets)
         self._stopping = threading.Event()
         #: Held while the connection is used (one export at a time).
         self._turn = threading.Lock()
@@ -194,10 +193,7 @@ class HTTPExporter:
         }
 
     def _warn(self, key: str, message: str) -> None:
-        """Report on the diagnostics channel, header values and the secret masked: a
-        receiver's error message may quote them back."""
-        for secret in self._masked:
-            message = message.replace(secret, "[REDACTED]")
+        """Report on the diagnostics channel (header values and the secret masked there)."""
         self._diagnostics.warn(
             f"http:{self.name}:{key}", f"HTTP exporter {self.name!r} -> {self.url}: {message}"
         )

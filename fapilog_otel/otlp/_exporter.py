@@ -115,7 +115,6 @@ class OTLPExporter:
         )
         self.options = options
         self.name = name
-        self._header_secrets = header_secrets(options.headers)
         self._timeout = options.timeout_ms / 1000.0
         self._initial_backoff = initial_backoff
         self._transport = _make_transport(options)
@@ -124,7 +123,9 @@ class OTLPExporter:
         )
         self._outcomes = Outcomes()
         self._stopping = threading.Event()
-        self._diagnostics = Diagnostics(enabled=diagnostics)
+        self._diagnostics = Diagnostics(
+            enabled=diagnostics, secrets=header_secrets(options.headers)
+        )
         self._scope_cache: dict[Any, Any] = {}
         #: Held while the encoder is used (one export at a time).
         self._turn = threading.Lock()
@@ -344,10 +345,7 @@ class OTLPExporter:
         return rejected
 
     def _warn(self, key: str, message: str) -> None:
-        """Report on the diagnostics channel, header values masked: a collector's error
-        message may quote the request's credentials back."""
-        for secret in self._header_secrets:
-            message = message.replace(secret, "[REDACTED]")
+        """Report on the diagnostics channel (header values masked there)."""
         self._diagnostics.warn(
             f"otlp:{self.name}:{key}", f"OTLP exporter {self.name!r} -> {self.endpoint}: {message}"
         )
@@ -406,8 +404,7 @@ class OTLPExporter:
 
 def header_secrets(headers: Mapping[str, str]) -> tuple[str, ...]:
     """The texts of ``headers`` never to repeat: each value of at least 4 characters, and
-    each word of a value of at least 6 (the credential of ``Bearer <token>``), longest
-    first."""
+    each word of a value of at least 6 (the credential of ``Bearer <token>``)."""
     found: set[str] = set()
     for value in headers.values():
         if len(value.strip()) >= 4:

@@ -79,7 +79,7 @@ class ElasticsearchExporter:
         self._gzip = settings.compression == "gzip"
         self._timeout = settings.timeout_ms / 1000.0
         self._initial_backoff = initial_backoff
-        self._masked = options.secrets
+        self._diagnostics = Diagnostics(enabled=diagnostics, secrets=options.secrets)
         headers = {
             "Content-Type": "application/x-ndjson",
             "Accept": "application/json",
@@ -91,7 +91,7 @@ class ElasticsearchExporter:
         try:
             check_headers(headers, "Elasticsearch exporter")
         except Exception as exc:
-            raise type(exc)(self._mask(str(exc))) from None
+            raise type(exc)(self._diagnostics.mask(str(exc))) from None
         if self._gzip:
             headers["Content-Encoding"] = "gzip"
         context = None
@@ -101,7 +101,6 @@ class ElasticsearchExporter:
             options.hostname, options.port, options.bulk_path, headers, context, _MAX_ANSWER_BYTES
         )
         self._outcomes = Outcomes()
-        self._diagnostics = Diagnostics(enabled=diagnostics)
         self._stopping = threading.Event()
         #: Held while the connection is used (one export at a time).
         self._turn = threading.Lock()
@@ -202,17 +201,12 @@ class ElasticsearchExporter:
             items.append(target.action_line(ns) + document + b"\n")
         return items
 
-    def _mask(self, message: str) -> str:
-        for secret in self._masked:
-            message = message.replace(secret, "[REDACTED]")
-        return message
-
     def _warn(self, key: str, message: str) -> None:
         """Report on the diagnostics channel with the credentials masked: an answer may
         quote them."""
         self._diagnostics.warn(
             f"elasticsearch:{self.name}:{key}",
-            f"Elasticsearch exporter {self.name!r} -> {self.url}: {self._mask(message)}",
+            f"Elasticsearch exporter {self.name!r} -> {self.url}: {message}",
         )
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:

@@ -90,7 +90,6 @@ class SplunkHecExporter:
         self._ack_interval = settings.ack_poll_interval_ms / 1000.0
         self._initial_backoff = initial_backoff
         authorization = f"Splunk {options.token}"
-        self._masked = tuple(sorted({authorization, options.token}, key=len, reverse=True))
         headers = {
             "Authorization": authorization,
             "Content-Type": "application/json",
@@ -109,7 +108,7 @@ class SplunkHecExporter:
         self._acks = Connection(*address, options.ack_path, headers, context, _MAX_ANSWER_BYTES)
         self.channel = str(uuid.uuid4())
         self._outcomes = Outcomes()
-        self._diagnostics = Diagnostics(enabled=diagnostics)
+        self._diagnostics = Diagnostics(enabled=diagnostics, secrets=(authorization, options.token))
         self._stopping = threading.Event()
         #: Held while the connections are used (one export at a time).
         self._turn = threading.Lock()
@@ -227,9 +226,7 @@ class SplunkHecExporter:
         return {CHANNEL_HEADER: self.channel} if self._ack else {}
 
     def _warn(self, key: str, message: str) -> None:
-        """Report on the diagnostics channel with the token masked: an answer may quote it."""
-        for secret in self._masked:
-            message = message.replace(secret, "[REDACTED]")
+        """Report on the diagnostics channel (the token masked there)."""
         self._diagnostics.warn(
             f"splunk_hec:{self.name}:{key}",
             f"Splunk HEC exporter {self.name!r} -> {self.url}: {message}",
