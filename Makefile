@@ -15,7 +15,7 @@ STAMP := $(VENV)/.installed
 SUB_PYPROJECTS := $(wildcard exporters/*/pyproject.toml plugins/*/pyproject.toml)
 SUB_PROJECTS := $(patsubst %/pyproject.toml,%,$(SUB_PYPROJECTS))
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench lint servers clean
 
 install: $(STAMP)
 
@@ -45,7 +45,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# Real servers the tests start that do not come from PyPI (Debian's Prometheus).
+servers:
+	tests/servers/ensure-prometheus
+
+test: lint servers
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 bench: install

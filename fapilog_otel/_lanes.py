@@ -15,6 +15,7 @@ import asyncio
 import inspect
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -162,6 +163,8 @@ class ExporterLane:
         self.breaker = CircuitBreaker()
         stats.circuit = lambda: self.breaker.state
         self._thread = _CallThread(f"fapilog-export-{self.name}")
+        #: Called after each export call (see ``Container.add_export_listener``).
+        self.listeners: list[Callable[[str, int, float, int], None]] = []
 
     @property
     def has_room(self) -> bool:
@@ -185,7 +188,11 @@ class ExporterLane:
             self.stats.failed += n
             self.stats.circuit_open += n
             return n
+        started = time.monotonic()
         result = await self._call(lambda: self.exporter.export(records), timeout, "export")
+        seconds = time.monotonic() - started
+        self.stats.export_seconds.observe(seconds)
+        self.stats.batch_sizes.observe(n)
         if result is _FAILED:
             self.breaker.failure()
         else:
@@ -198,7 +205,18 @@ class ExporterLane:
             failed = 0 if is_success(result) else n
         self.stats.exported += n - failed
         self.stats.failed += failed
+        if self.listeners:
+            self._tell_listeners(n, seconds, failed)
         return failed
+
+    def _tell_listeners(self, n: int, seconds: float, failed: int) -> None:
+        for listener in self.listeners:
+            try:
+                listener(self.name, n, seconds, failed)
+            except Exception as exc:
+                self._diagnostics.warn(
+                    f"listener:{self.name}", f"an export listener failed: {exc!r}"
+                )
 
     async def force_flush(self, timeout: float) -> bool:
         """Ask the exporter to push out what it buffers, within ``timeout`` seconds."""

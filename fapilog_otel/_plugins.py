@@ -33,6 +33,18 @@ from fapilog_otel.typing import PLUGIN_API_VERSION
 
 EXPORTER_GROUPS = ("fapilog_otel.exporters", "opentelemetry_logs_exporter")
 PROCESSOR_GROUPS = ("fapilog_otel.processors",)
+COMPLIANCE_GROUPS = ("fapilog_otel.compliance",)
+EXTENSION_GROUPS = ("fapilog_otel.extensions",)
+
+#: The distribution to install for each known profile or extension name (for the error
+#: message when it is missing).
+_PROVIDED_BY = {
+    "pci": "fapilog-otel-compliance",
+    "hipaa": "fapilog-otel-compliance",
+    "gdpr": "fapilog-otel-compliance",
+    "sox": "fapilog-otel-compliance",
+    "prometheus": "fapilog-otel-prometheus",
+}
 
 
 def _console(settings: Settings) -> Any:
@@ -230,28 +242,33 @@ def _distributions_offering(groups: tuple[str, ...]) -> list[str]:
     return sorted(found)
 
 
-def _load_entry_point(name: str, groups: tuple[str, ...], kind: str, settings: Settings) -> Any:
+def _find_entry_point(name: str, groups: tuple[str, ...], kind: str) -> tuple[Any, str, str]:
+    """Load the entry point called ``name``: its object, its distribution and its group."""
     for group in groups:
         for ep in metadata.entry_points(group=group):
             if ep.name.lower() != name:
                 continue
             dist = getattr(ep.dist, "name", "?")
             try:
-                target = ep.load()
+                return ep.load(), dist, group
             except Exception as exc:
                 raise PluginError(
                     f"{kind} {name!r} (entry point {ep.value!r} in group {group!r} of "
                     f"distribution {dist!r}) failed to import: {exc!r}"
                 ) from exc
-            return _instantiate(
-                target, name, settings, f"{kind} {name!r} from distribution {dist!r}"
-            )
     offering = _distributions_offering(groups)
+    hint = _PROVIDED_BY.get(name)
     raise PluginError(
         f"unknown {kind} {name!r}: no entry point of that name in "
         f"{' or '.join(repr(g) for g in groups)}; installed distributions offering these "
         f"groups: {', '.join(offering) if offering else 'none'}"
+        + (f" (install {hint!r} for {name!r})" if hint else "")
     )
+
+
+def _load_entry_point(name: str, groups: tuple[str, ...], kind: str, settings: Settings) -> Any:
+    target, dist, _ = _find_entry_point(name, groups, kind)
+    return _instantiate(target, name, settings, f"{kind} {name!r} from distribution {dist!r}")
 
 
 def load_exporter(name: str, settings: Settings) -> Any:
@@ -270,3 +287,46 @@ def load_processor(name: str, settings: Settings) -> Any:
         target = getattr(importlib.import_module(module_name), attribute)
         return _instantiate(target, name, settings, f"built-in processor {name!r}")
     return _load_entry_point(name, PROCESSOR_GROUPS, "processor", settings)
+
+
+def load_profile(name: str, settings: Settings) -> Any:
+    """Make the compliance profile called ``name`` (``FAPILOG_COMPLIANCE``).
+
+    A profile's entry point is a factory called with the container's settings; what it
+    returns has ``processors`` (run in the redactor stage) and ``exporters`` (added to the
+    container's), either of which may be empty.
+
+    Raises:
+        PluginError: No installed distribution offers the profile, or it failed to load
+            or returned something that is not a profile.
+    """
+    factory, dist, _ = _find_entry_point(name, COMPLIANCE_GROUPS, "compliance profile")
+    label = f"compliance profile {name!r} from distribution {dist!r}"
+    check_api_version(factory, label)
+    try:
+        profile = factory(settings)
+    except (ConfigurationError, PluginError):
+        raise
+    except Exception as exc:
+        raise PluginError(f"{label} could not be created: {exc!r}") from exc
+    for part in ("processors", "exporters"):
+        if not isinstance(getattr(profile, part, None), (list, tuple)):
+            raise PluginError(f"{label} has no {part} sequence: got {profile!r}")
+    return profile
+
+
+def load_extension(name: str, settings: Settings) -> Any:
+    """Make the extension called ``name`` (``FAPILOG_EXTENSIONS``).
+
+    An extension has ``attach(container)``, called once the container is built, and may
+    have ``shutdown()``, called when the container shuts down.
+
+    Raises:
+        PluginError: Unknown, failed to load, or has no ``attach`` method.
+    """
+    target, dist, _ = _find_entry_point(name, EXTENSION_GROUPS, "extension")
+    label = f"extension {name!r} from distribution {dist!r}"
+    extension = _instantiate(target, name, settings, label)
+    if not callable(getattr(extension, "attach", None)):
+        raise PluginError(f"{label} has no attach(container) method: got {extension!r}")
+    return extension

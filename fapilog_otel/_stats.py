@@ -10,8 +10,11 @@ call, which only appends), so a snapshot is consistent.
 
 from __future__ import annotations
 
+import threading
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 #: Why a record was dropped. Reasons are strings so plugins can add their own.
@@ -33,6 +36,61 @@ INTERNAL_ERROR = "internal_error"
 """The library failed to capture or convert the record (reported on the diagnostics channel)."""
 
 
+class Histogram:
+    """Observations counted in buckets with fixed upper bounds (inclusive, as Prometheus'
+    ``le``), plus their sum and count; the last bucket takes everything above the bounds.
+
+    Observed on the worker's loop only; a snapshot read meanwhile may be one observation
+    behind in ``sum`` (never torn in the counts a reader sums).
+    """
+
+    __slots__ = ("bounds", "count", "counts", "sum")
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self.bounds = tuple(bounds)
+        self.counts = [0] * (len(self.bounds) + 1)
+        self.sum = 0.0
+        self.count = 0
+
+    def observe(self, value: float) -> None:
+        """Count one observation of ``value``."""
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+        self.count += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """``bounds``, per-bucket ``counts`` (one more than the bounds), ``sum``, ``count``."""
+        counts = list(self.counts)
+        return {
+            "bounds": list(self.bounds),
+            "counts": counts,
+            "sum": self.sum,
+            "count": sum(counts),
+        }
+
+
+#: Upper bounds of the batch-size histogram, in records.
+BATCH_SIZE_BOUNDS = (1, 8, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
+#: Upper bounds of the export-duration histogram, in seconds.
+EXPORT_SECONDS_BOUNDS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
+
+
 class ExporterStats:
     """Outcomes of one exporter, in records (``timeouts`` and ``errors`` in calls).
 
@@ -42,7 +100,17 @@ class ExporterStats:
     ``"outcomes"``.
     """
 
-    __slots__ = ("circuit", "circuit_open", "errors", "exported", "failed", "outcomes", "timeouts")
+    __slots__ = (
+        "batch_sizes",
+        "circuit",
+        "circuit_open",
+        "errors",
+        "export_seconds",
+        "exported",
+        "failed",
+        "outcomes",
+        "timeouts",
+    )
 
     def __init__(self) -> None:
         self.exported = 0
@@ -52,6 +120,11 @@ class ExporterStats:
         self.circuit_open = 0
         self.circuit: Callable[[], str] | None = None
         self.outcomes: Callable[[], Mapping[str, int]] | None = None
+        #: Records per batch handed to the exporter (batches failed while the circuit was
+        #: open are not counted: the exporter never saw them).
+        self.batch_sizes = Histogram(BATCH_SIZE_BOUNDS)
+        #: Seconds each export call took, retries included, timeouts at their limit.
+        self.export_seconds = Histogram(EXPORT_SECONDS_BOUNDS)
 
     def snapshot(self) -> dict[str, Any]:
         """Return the counts as a plain dict."""
@@ -62,6 +135,8 @@ class ExporterStats:
             "timeouts": self.timeouts,
             "circuit_open": self.circuit_open,
             "circuit": self.circuit() if self.circuit is not None else "closed",
+            "batch_sizes": self.batch_sizes.snapshot(),
+            "export_seconds": self.export_seconds.snapshot(),
         }
         if self.outcomes is not None:
             try:
@@ -112,6 +187,68 @@ class ProcessorStats:
         }
 
 
+#: The severity names records are counted under: the OTel short names of the six ranges.
+_SEVERITY_RANGES = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+#: The logger label that every logger past the tally's limit is counted under.
+OTHER_LOGGERS = "_other"
+_SEVERITY_AND_SCOPE = itemgetter(2, 6)
+
+
+def severity_range(number: int) -> str:
+    """The OTel short name of the range ``number`` falls in (1-4 TRACE ... 21-24 FATAL);
+    ``UNSPECIFIED`` outside 1..24."""
+    if isinstance(number, int) and 1 <= number <= 24:
+        return _SEVERITY_RANGES[(number - 1) // 4]
+    return "UNSPECIFIED"
+
+
+class RecordTally:
+    """Records counted by severity range and logger, for log-derived metrics.
+
+    Counted when the worker takes them from the queue, so records dropped at a full queue
+    are not in it (``dropped`` counts them by reason). At most ``max_loggers`` logger
+    names are kept apart; records of any other logger count under :data:`OTHER_LOGGERS`,
+    so the number of label values stays bounded whatever the application names its
+    loggers. Off until :meth:`~fapilog_otel.Container.count_records` turns it on.
+    """
+
+    def __init__(self, max_loggers: int) -> None:
+        self.max_loggers = max_loggers
+        self._counts: dict[tuple[str, str], int] = {}
+        self._kept: set[str] = set()
+        self._names: dict[object, str] = {}
+        self._lock = threading.Lock()
+
+    def count(self, raws: Sequence[tuple[Any, ...]]) -> None:
+        """Count a batch of queued tuples (severity number in slot 2, scope in slot 6)."""
+        seen = Counter(map(_SEVERITY_AND_SCOPE, raws))
+        with self._lock:
+            counts = self._counts
+            for (number, scope), n in seen.items():
+                key = (severity_range(number), self._logger(scope))
+                counts[key] = counts.get(key, 0) + n
+
+    def _logger(self, scope: object) -> str:
+        name = self._names.get(scope)
+        if name is None:
+            text = scope if isinstance(scope, str) else str(getattr(scope, "name", scope))
+            if text not in self._kept and len(self._kept) < self.max_loggers:
+                self._kept.add(text)
+            name = text if text in self._kept else OTHER_LOGGERS
+            if len(self._names) < 4 * self.max_loggers + 64:
+                self._names[scope] = name
+        return name
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """Severity range -> logger -> records."""
+        with self._lock:
+            items = list(self._counts.items())
+        result: dict[str, dict[str, int]] = {}
+        for (severity, logger), n in items:
+            result.setdefault(severity, {})[logger] = n
+        return result
+
+
 class Counters:
     """The mutable counters behind :class:`StatsSnapshot`; changed under the queue lock."""
 
@@ -124,10 +261,18 @@ class Counters:
         self.added = 0
         self.processors: dict[str, ProcessorStats] = {}
         self.exporters: dict[str, ExporterStats] = {}
+        self.tally: RecordTally | None = None
+        #: Called after every export call: (exporter, records, seconds, failed).
+        self.export_listeners: list[Callable[[str, int, float, int], None]] = []
 
     def reset(self) -> None:
-        """Start from zero (a forked child does not inherit its parent's counts)."""
+        """Start from zero (a forked child does not inherit its parent's counts), keeping
+        the record tally on when it was, and the export listeners."""
+        tally, listeners = self.tally, self.export_listeners
         self.__init__()  # type: ignore[misc]
+        self.export_listeners = listeners
+        if tally is not None:
+            self.tally = RecordTally(tally.max_loggers)
 
 
 class StatsSnapshot(Mapping[str, Any]):
@@ -176,5 +321,6 @@ def snapshot(counters: Counters, queue_length: int) -> StatsSnapshot:
             "processor_errors": {
                 name: s.errors for name, s in counters.processors.items() if s.errors
             },
+            **({"records": counters.tally.snapshot()} if counters.tally is not None else {}),
         }
     )

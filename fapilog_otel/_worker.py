@@ -180,6 +180,7 @@ class Worker:
         stats = counters[name] = ExporterStats()
         lane = ExporterLane(exporter, stats, self.diagnostics)
         lane.name = name
+        lane.listeners = self.queue.counters.export_listeners
         return lane
 
     def _chain_links(self, processors: Sequence[Any]) -> list[ChainLink]:
@@ -342,6 +343,9 @@ class Worker:
         submitted.
         """
         dropped: dict[str, int] = {}
+        tally = self.queue.counters.tally
+        if tally is not None and not internal:
+            tally.count(raws)
         plan = self._direct
         records: list[Any]
         if plan is not None and not internal and breakers_closed(self._chain):

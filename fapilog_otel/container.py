@@ -18,10 +18,11 @@ from opentelemetry.sdk.resources import Resource
 from fapilog_otel import _stats
 from fapilog_otel._capture import PIPELINE_THREAD, bound_context
 from fapilog_otel._diagnostics import Diagnostics
-from fapilog_otel._plugins import load_exporter, load_processor
+from fapilog_otel._plugins import load_exporter, load_extension, load_processor, load_profile
 from fapilog_otel._raw import RawRecord
 from fapilog_otel._stats import StatsSnapshot
 from fapilog_otel._worker import State, Worker, in_pipeline_thread, register_exit_drain
+from fapilog_otel.errors import ConfigurationError, PluginError
 from fapilog_otel.logger import AsyncLogger, Logger
 from fapilog_otel.record import Scope
 from fapilog_otel.settings import Settings
@@ -77,6 +78,8 @@ class Container:
         self.settings = settings if settings is not None else Settings()
         named = [load_processor(n, self.settings) for n in self.settings.processors]
         redactors = [load_processor(n, self.settings) for n in self.settings.redactors]
+        profiles = [load_profile(n, self.settings) for n in self.settings.compliance]
+        redactors += [p for profile in profiles for p in profile.processors]
         plugins = [_adapt_processor(p) for p in [*(processors or ()), *named, *redactors]]
         chain = [p for p in plugins if _runs_per_record(p)]
         self._capture = frozenset(
@@ -89,6 +92,8 @@ class Container:
         self.resource = resource
         if exporters is None:
             exporters = [load_exporter(n, self.settings) for n in self.settings.exporter_names]
+        exporters = [*exporters, *(e for profile in profiles for e in profile.exporters)]
+        extensions = [load_extension(n, self.settings) for n in self.settings.extension_names]
         self._worker = Worker(
             settings=self.settings,
             resource=self.resource,
@@ -102,6 +107,9 @@ class Container:
         self._atexit: Callable[[], None] | None = register_exit_drain(
             self._worker, self.settings.shutdown_timeout
         )
+        self._extensions: list[Any] = []
+        for extension in extensions:
+            self._attach(extension)
 
     # -- loggers -----------------------------------------------------------------------
 
@@ -178,6 +186,9 @@ class Container:
         if self._atexit is not None:
             atexit.unregister(self._atexit)
             self._atexit = None
+        extensions, self._extensions = self._extensions, []
+        for extension in extensions:
+            self._detach(extension)
         return result
 
     async def ashutdown(self, timeout: float = 5.0) -> bool:
@@ -196,6 +207,62 @@ class Container:
     def is_shutdown(self) -> bool:
         """Whether :meth:`shutdown` has run (or is running)."""
         return self._worker.state is not State.RUNNING
+
+    def count_records(self, max_loggers: int = 100) -> None:
+        """Count records by severity range and logger from now on, under ``records`` in
+        :meth:`stats` (severity -> logger -> count): the figures log-derived metrics need.
+
+        Counted by the worker, off the call site, when it takes records from the queue. At
+        most ``max_loggers`` logger names are kept apart; the rest count under ``_other``,
+        so a metric's label values stay bounded. Calling it again keeps the counts.
+        """
+        if max_loggers < 1:
+            raise ConfigurationError(f"max_loggers must be at least 1, got {max_loggers!r}")
+        counters = self._worker.queue.counters
+        if counters.tally is None:
+            counters.tally = _stats.RecordTally(max_loggers)
+
+    def add_export_listener(self, listener: Callable[[str, int, float, int], None]) -> None:
+        """Call ``listener(exporter, records, seconds, failed)`` after every export call.
+
+        ``exporter`` is the name the exporter has in :meth:`stats`, ``records`` the batch's
+        size, ``seconds`` how long the call took (retries included) and ``failed`` how many
+        of its records failed. It runs on the worker's thread, so it must be quick; what it
+        raises is reported on the diagnostics channel, never to the application. The
+        metrics plugins record their export histograms with it.
+        """
+        self._worker.queue.counters.export_listeners.append(listener)
+
+    @property
+    def extensions(self) -> tuple[Any, ...]:
+        """The extensions attached to the container (``FAPILOG_EXTENSIONS``)."""
+        return tuple(self._extensions)
+
+    def _attach(self, extension: Any) -> None:
+        """Attach ``extension``; one that fails is shut down, the container with it, and
+        its error raised (a container never runs with half its configuration)."""
+        try:
+            extension.attach(self)
+        except Exception as exc:
+            self.shutdown(0.5)
+            name = getattr(extension, "name", type(extension).__name__)
+            if isinstance(exc, (ConfigurationError, PluginError)):
+                raise
+            raise PluginError(f"extension {name!r} failed to attach: {exc!r}") from exc
+        self._extensions.append(extension)
+
+    def _detach(self, extension: Any) -> None:
+        """Shut ``extension`` down; a failure is reported, never raised."""
+        method = getattr(extension, "shutdown", None)
+        if method is None:
+            return
+        try:
+            method()
+        except Exception as exc:
+            name = getattr(extension, "name", type(extension).__name__)
+            self._diagnostics.warn(
+                f"extension:{name}", f"extension {name!r} failed to shut down: {exc!r}"
+            )
 
     def stats(self) -> StatsSnapshot:
         """A consistent snapshot of the container's counters.
@@ -265,8 +332,6 @@ def _adapt_processor(processor: Any) -> Any:
         or callable(getattr(processor, "resource_attributes", None))
         or getattr(processor, "capture", None)
     ):
-        from fapilog_otel.errors import ConfigurationError
-
         raise ConfigurationError(
             f"{processor!r} is not a processor: it needs process(record), "
             "process_batch(records), resource_attributes() or an SDK on_emit(log_record)"

@@ -365,6 +365,19 @@ class Settings(BaseSettings):
     """Redactors, run after every other processor (``FAPILOG_REDACTORS``, comma list). On
     by default; ``none`` (or an empty list) turns redaction off."""
 
+    compliance: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Compliance profiles (``FAPILOG_COMPLIANCE``, comma list: ``pci``, ``hipaa``, ``gdpr``,
+    ``sox``), each loaded from the ``fapilog_otel.compliance`` entry points (the
+    ``fapilog-otel-compliance`` distribution). A profile's processors run in the redactor
+    stage after :attr:`redactors`; its exporters (the SOX audit trail) join the
+    container's. See ``docs/compliance.md``."""
+
+    extensions: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Extensions attached to the container (``FAPILOG_EXTENSIONS``, comma list), loaded
+    from the ``fapilog_otel.extensions`` entry points: ``prometheus`` (the
+    ``fapilog-otel-prometheus`` distribution). Setting ``FAPILOG_PROMETHEUS_PORT`` names
+    ``prometheus`` too."""
+
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Settings of each processor or exporter by name, validated by the plugin's own model
     (``FAPILOG_PLUGINS__<NAME>__<SETTING>``, e.g. ``FAPILOG_PLUGINS__SAMPLE__RATIO=0.1``)."""
@@ -452,7 +465,9 @@ class Settings(BaseSettings):
     def _normalise_overflow(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("exporters", "processors", "redactors", mode="before")
+    @field_validator(
+        "exporters", "processors", "redactors", "compliance", "extensions", mode="before"
+    )
     @classmethod
     def _split_names(cls, value: Any) -> Any:
         value = _split_list(value)
@@ -518,6 +533,19 @@ class Settings(BaseSettings):
         if self.exporters is None:
             return ["file"] if self.file.path else ["console"]
         return [name for name in self.exporters if name != "none"]
+
+    @property
+    def extension_names(self) -> list[str]:
+        """The extensions to attach: :attr:`extensions`, plus ``prometheus`` when
+        ``FAPILOG_PROMETHEUS_PORT`` is set (asking for its endpoint names the plugin)."""
+        names = [name for name in self.extensions if name != "none"]
+        if os.environ.get(PROMETHEUS_PORT_VARIABLE, "").strip() and "prometheus" not in names:
+            names.append("prometheus")
+        return names
+
+
+#: Setting this variable names the ``prometheus`` extension (see :attr:`Settings.extensions`).
+PROMETHEUS_PORT_VARIABLE = "FAPILOG_PROMETHEUS_PORT"
 
 
 def _variables_for(loc: tuple[str | int, ...]) -> str:
