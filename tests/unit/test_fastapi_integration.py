@@ -293,6 +293,37 @@ class TestTraceCorrelation:
             assert ctx.trace_id == record.trace_id
             assert ctx.span_id == record.span_id
 
+    def test_real_opentelemetry_asgi_instrumentation(self, pipeline: Any) -> None:
+        """With opentelemetry-instrumentation-asgi's own middleware outside the app, every
+        record of the request is in the server span it makes, which continues the
+        incoming traceparent."""
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+            InMemorySpanExporter,
+        )
+        from opentelemetry.trace import SpanKind
+
+        container, _ = pipeline
+        app = make_app(container)
+        instrument(app, container=container)
+        spans = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(spans))
+        traced = OpenTelemetryMiddleware(app, tracer_provider=provider)
+
+        answer = TestClient(traced).get("/items/3", headers={"traceparent": TRACEPARENT})
+
+        assert 200 == answer.status_code
+        (server,) = [s for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER]
+        assert int(TRACE_ID, 16) == server.context.trace_id
+        assert server.parent is not None and int(PARENT_ID, 16) == server.parent.span_id
+        records = delivered(pipeline)
+        assert 2 == len(records)
+        assert all(r.trace_id == server.context.trace_id for r in records)
+        (inside,) = by_scope(records, "app")
+        assert server.context.span_id == inside.span_id
+
 
 class TestAccessLog:
     def test_success_is_info_with_every_attribute(self, client: TestClient, pipeline: Any) -> None:
