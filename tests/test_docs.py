@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,53 +17,19 @@ from pydantic import BaseModel
 
 import fapilog_otel
 from fapilog_otel.settings import Settings
+from fapilog_otel.testing import CodeBlock, python_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
-#: A block preceded by this comment is a fragment that cannot run alone.
-NO_RUN = "<!-- no-run -->"
 BLOCK_TIMEOUT_S = 60
 
-_FENCE = re.compile(r"^```(\S*)\s*$")
 _LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
 
 
-@dataclass(frozen=True)
-class CodeBlock:
-    """One fenced ```python block of a Markdown file."""
-
-    path: Path
-    index: int
-    line: int
-    code: str
-    runnable: bool
-
-    @property
-    def id(self) -> str:
-        return f"{self.path.relative_to(ROOT)}#{self.index}"
-
-
-def python_blocks(path: Path) -> Iterator[CodeBlock]:
-    """Yield the ```python blocks of ``path`` in order, numbered from 0."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    index = 0
-    i = 0
-    while i < len(lines):
-        match = _FENCE.match(lines[i])
-        if not match:
-            i += 1
-            continue
-        start = i
-        end = start + 1
-        while end < len(lines) and lines[end].rstrip() != "```":
-            end += 1
-        if match.group(1) == "python":
-            previous = next((ln.strip() for ln in reversed(lines[:start]) if ln.strip()), "")
-            code = "\n".join(lines[start + 1 : end]) + "\n"
-            yield CodeBlock(path, index, start + 1, code, previous != NO_RUN)
-            index += 1
-        i = end + 1
+def block_id(block: CodeBlock) -> str:
+    """``docs/page.md#3``: the block's file and number."""
+    return f"{block.path.relative_to(ROOT)}#{block.index}"
 
 
 ALL_BLOCKS = [block for path in DOC_FILES for block in python_blocks(path)]
@@ -137,7 +102,7 @@ class TestCodeBlocks:
     """Every Python example in README.md and docs/ runs as shown."""
 
     @pytest.mark.integration
-    @pytest.mark.parametrize("block", ALL_BLOCKS, ids=[b.id for b in ALL_BLOCKS])
+    @pytest.mark.parametrize("block", ALL_BLOCKS, ids=[block_id(b) for b in ALL_BLOCKS])
     def test_block_runs(self, block: CodeBlock, tmp_path: Path) -> None:
         """The block exits with status 0 in a fresh interpreter (and prints what it should)."""
         if not block.runnable:
@@ -153,20 +118,20 @@ class TestCodeBlocks:
             timeout=BLOCK_TIMEOUT_S,
         )
         assert 0 == result.returncode, (
-            f"{block.id} (line {block.line}) failed:\n{result.stdout}\n{result.stderr}"
+            f"{block_id(block)} (line {block.line}) failed:\n{result.stdout}\n{result.stderr}"
         )
-        check = OUTPUT_CHECKS.get(block.id)
+        check = OUTPUT_CHECKS.get(block_id(block))
         if check is not None:
             check(block, result.stdout)
 
     def test_output_checks_name_existing_blocks(self) -> None:
         """Every output check points at a block that exists and can run."""
-        runnable = {b.id for b in ALL_BLOCKS if b.runnable}
+        runnable = {block_id(b) for b in ALL_BLOCKS if b.runnable}
         assert set() == set(OUTPUT_CHECKS) - runnable
 
     def test_opt_outs_are_rare(self) -> None:
         """At most a couple of blocks are excused from running."""
-        skipped = [b.id for b in ALL_BLOCKS if not b.runnable]
+        skipped = [block_id(b) for b in ALL_BLOCKS if not b.runnable]
         assert len(skipped) <= 2, skipped
 
     def test_documents_exist(self) -> None:

@@ -10,6 +10,7 @@ Example::
 
 Plugin authors subclass :class:`ExporterConformance` or :class:`ProcessorConformance` (or
 call :func:`check_exporter` / :func:`check_processor`); see ``docs/plugins.md``.
+:func:`python_blocks` and :func:`run_python` run the examples of a README or a docs page.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from fapilog_otel.testing._conformance import (
     make_record,
     value_kinds,
 )
+from fapilog_otel.testing._examples import CodeBlock, python_blocks, run_python
 
 __all__ = [
+    "CodeBlock",
     "ExporterConformance",
     "InMemoryExporter",
     "ProcessorConformance",
@@ -40,6 +43,8 @@ __all__ = [
     "check_processor",
     "make_container",
     "make_record",
+    "python_blocks",
+    "run_python",
     "value_kinds",
 ]
 

@@ -3,25 +3,19 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fapilog_otel.testing import CodeBlock, python_blocks, run_python
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-BLOCKS = [
-    match.group(2)
-    for match in re.finditer(r"(<!-- no-run -->\n)?```python\n(.*?)```", README.read_text(), re.S)
-    if not match.group(1)
-]
+BLOCKS = [block for block in python_blocks(README) if block.runnable]
 
 
-@pytest.mark.parametrize("code", BLOCKS)
-def test_the_readme_example_runs(code: str) -> None:
+@pytest.mark.parametrize("block", BLOCKS, ids=[f"README.md#{b.index}" for b in BLOCKS])
+def test_the_readme_example_runs(block: CodeBlock) -> None:
     """The example exits 0 in a fresh interpreter."""
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = run_python(block.code)
     assert 0 == result.returncode, result.stderr
 
 
