@@ -10,14 +10,13 @@ timeout; any other answer is final.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from fapilog_otel import __version__
-from fapilog_otel._diagnostics import Diagnostics
 from fapilog_otel.errors import ConfigurationError
+from fapilog_otel.exporters._request_exporter import RequestExporter
 from fapilog_otel.exporters._webhook import (
     CONTENT_TYPES,
     RESERVED_HEADERS,
@@ -30,18 +29,15 @@ from fapilog_otel.exporters._webhook import (
 )
 from fapilog_otel.otlp._exporter import header_secrets
 from fapilog_otel.otlp._http import gzip_compress, tls_context
-from fapilog_otel.otlp._outcomes import Outcomes
-from fapilog_otel.otlp._sending import send_with_retries
 from fapilog_otel.record import LogRecord
 from fapilog_otel.settings import HTTPSettings, Settings
-from fapilog_otel.typing import ExportResult
 
 __all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "HTTPExporter", "verify_signature"]
 
 USER_AGENT: Final = f"fapilog-otel/{__version__}"
 
 
-class HTTPExporter:
+class HTTPExporter(RequestExporter):
     """Sends each batch as one POST to ``url``, with retries within ``timeout_ms``.
 
     Every argument left as ``None`` comes from ``settings`` (by default the environment's
@@ -65,6 +61,9 @@ class HTTPExporter:
         ConfigurationError: No URL, an invalid URL, a header that cannot be sent or that
             the exporter sets itself, or an unreadable certificate file.
     """
+
+    label = "HTTP exporter"
+    key_prefix = "http"
 
     def __init__(
         self,
@@ -101,13 +100,10 @@ class HTTPExporter:
             raise ConfigurationError(
                 f"HTTP exporter headers {clashing} are set by the exporter itself"
             )
-        self.name = name
         self.format = options.format
         self._ndjson = options.format == "ndjson"
         self._gzip = options.compression == "gzip"
         self._secret = options.secret.get_secret_value().encode() if options.secret else None
-        self._timeout = options.timeout_ms / 1000.0
-        self._initial_backoff = initial_backoff
         fixed = {"Content-Type": CONTENT_TYPES[options.format], "Accept-Encoding": "identity"}
         if self._gzip:
             fixed["Content-Encoding"] = "gzip"
@@ -120,16 +116,14 @@ class HTTPExporter:
         secrets = list(header_secrets(options.headers))
         if options.secret:
             secrets.append(options.secret.get_secret_value())
-        self._outcomes = Outcomes()
-        self._diagnostics = Diagnostics(enabled=diagnostics, secrets=secrets)
-        self._stopping = threading.Event()
-        #: Held while the connection is used (one export at a time).
-        self._turn = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        """Where requests go (without credentials or query)."""
-        return self._target.url
+        super().__init__(
+            name=name,
+            url=self._target.url,
+            timeout_ms=options.timeout_ms,
+            initial_backoff=initial_backoff,
+            diagnostics=diagnostics,
+            secrets=secrets,
+        )
 
     def outcomes(self) -> dict[str, int]:
         """Counts by reason, shown in the container's ``stats()``: records (``not_retryable``,
@@ -137,50 +131,22 @@ class HTTPExporter:
         ``http_<status>``, ``connection_error``, ``timeout``, ``tls_error``)."""
         return self._outcomes.snapshot()
 
-    def export(self, batch: Sequence[LogRecord]) -> ExportResult:
-        """POST ``batch`` as one request, retrying within the timeout; SUCCESS or FAILURE."""
-        if not batch:
-            return ExportResult.SUCCESS
-        with self._turn:
-            delivered = self._export(batch)
-        return ExportResult.SUCCESS if delivered else ExportResult.FAILURE
+    def _encode(self, batch: Sequence[LogRecord]) -> bytes:
+        body = encode_body(batch, self._ndjson)
+        return gzip_compress(body) if self._gzip else body
 
-    def _export(self, batch: Sequence[LogRecord]) -> bool:
-        count = len(batch)
-        if self._stopping.is_set():
-            self._outcomes.add("shutdown", count)
-            return False
-        deadline = time.monotonic() + self._timeout
-        try:
-            body = encode_body(batch, self._ndjson)
-        except Exception as exc:
-            self._outcomes.add("unencodable", count)
-            self._warn("unencodable", f"could not encode {count} records: {exc!r}")
-            return False
-        payload = gzip_compress(body) if self._gzip else body
-        failure = self._attempt_all(payload, count, deadline)
-        if not failure:
-            return True
-        self._outcomes.add(failure, count)
-        return False
-
-    def _attempt_all(self, payload: bytes, count: int, deadline: float) -> str:
-        """Send one request with retries until ``deadline``.
-
-        Returns:
-            ``""`` when it was delivered, else the reason its records are counted under:
-            ``not_retryable``, ``retries_exhausted`` or ``shutdown``.
-        """
-        attempt, reason = send_with_retries(
+    def _deliver(self, payload: bytes, count: int, deadline: float) -> tuple[int, str]:
+        """POST ``payload`` with retries until ``deadline``; the records lost and why
+        (``not_retryable``, ``retries_exhausted`` or ``shutdown``)."""
+        attempt, reason = self._send_with_retries(
             lambda seconds: self._target.send(payload, seconds, self._request_headers(payload)),
             count,
             deadline,
-            initial_backoff=self._initial_backoff,
-            stopping=self._stopping,
-            outcomes=self._outcomes,
-            warn=self._warn,
         )
-        return "" if attempt is not None else reason
+        if attempt is not None:
+            return 0, ""
+        self._outcomes.add(reason, count)
+        return count, reason
 
     def _request_headers(self, payload: bytes) -> dict[str, str]:
         """The signature headers of one attempt (a fresh timestamp each time), if signing."""
@@ -192,28 +158,8 @@ class HTTPExporter:
             SIGNATURE_HEADER: sign(self._secret, timestamp, payload),
         }
 
-    def _warn(self, key: str, message: str) -> None:
-        """Report on the diagnostics channel (header values and the secret masked there)."""
-        self._diagnostics.warn(
-            f"http:{self.name}:{key}", f"HTTP exporter {self.name!r} -> {self.url}: {message}"
-        )
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Nothing is buffered between calls: True."""
-        return True
-
-    def shutdown(self, timeout_millis: int = 30000) -> None:
-        """Cut any retry wait short and close the connection; later exports fail at once."""
-        self._stopping.set()
+    def _close(self) -> None:
         self._target.close()
-
-    def reinit_after_fork(self) -> None:
-        """In a forked child: a new connection, a fresh stop flag, lock and counters."""
-        self._target.close()
-        self._stopping = threading.Event()
-        self._turn = threading.Lock()
-        self._outcomes.reset_after_fork()
-        self._diagnostics.reset_after_fork()
 
     def __repr__(self) -> str:
         return f"HTTPExporter(url={self.url!r}, format={self.format!r})"

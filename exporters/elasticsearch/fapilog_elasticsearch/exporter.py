@@ -11,22 +11,17 @@ error type and not sent again.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Final
 
 import orjson
 from fapilog_otel import __version__
-from fapilog_otel._diagnostics import Diagnostics
+from fapilog_otel.exporters._request_exporter import RequestExporter
 from fapilog_otel.otlp._http import check_headers, gzip_compress, post, tls_context
 from fapilog_otel.otlp._http11 import Connection
-from fapilog_otel.otlp._outcomes import Outcomes
-from fapilog_otel.otlp._sending import send_with_retries
 from fapilog_otel.otlp._transport import Attempt
 from fapilog_otel.record import LogRecord
-from fapilog_otel.typing import ExportResult, PartialSuccess
 
 from fapilog_elasticsearch.config import DEFAULT_INDEX, ElasticsearchConfig, resolve
 from fapilog_elasticsearch.document import record_time, to_document
@@ -41,7 +36,7 @@ USER_AGENT: Final = f"fapilog-otel-elasticsearch/{__version__}"
 _MAX_ANSWER_BYTES: Final = 64 * 1024 * 1024
 
 
-class ElasticsearchExporter:
+class ElasticsearchExporter(RequestExporter):
     """Indexes each batch with one ``_bulk`` request, retrying what may be retried.
 
     Args:
@@ -59,6 +54,8 @@ class ElasticsearchExporter:
 
     fapilog_api_version = 1
     config_model = ElasticsearchConfig
+    label = "Elasticsearch exporter"
+    key_prefix = "elasticsearch"
 
     def __init__(
         self,
@@ -71,15 +68,18 @@ class ElasticsearchExporter:
     ) -> None:
         options = resolve(config if config is not None else ElasticsearchConfig(), environ)
         settings = options.config
-        self.name = name
-        self.url = options.url + "/_bulk"
+        super().__init__(
+            name=name,
+            url=options.url + "/_bulk",
+            timeout_ms=settings.timeout_ms,
+            initial_backoff=initial_backoff,
+            diagnostics=diagnostics,
+            secrets=options.secrets,
+        )
         self.target = Target(settings.index or DEFAULT_INDEX, settings.data_stream)
         self._prefix = settings.attributes_prefix
         self._dataset = settings.dataset
         self._gzip = settings.compression == "gzip"
-        self._timeout = settings.timeout_ms / 1000.0
-        self._initial_backoff = initial_backoff
-        self._diagnostics = Diagnostics(enabled=diagnostics, secrets=options.secrets)
         headers = {
             "Content-Type": "application/x-ndjson",
             "Accept": "application/json",
@@ -100,10 +100,6 @@ class ElasticsearchExporter:
         self._connection = Connection(
             options.hostname, options.port, options.bulk_path, headers, context, _MAX_ANSWER_BYTES
         )
-        self._outcomes = Outcomes()
-        self._stopping = threading.Event()
-        #: Held while the connection is used (one export at a time).
-        self._turn = threading.Lock()
 
     def outcomes(self) -> dict[str, int]:
         """Counts by reason, shown in the container's ``stats()``.
@@ -117,32 +113,10 @@ class ElasticsearchExporter:
         """
         return self._outcomes.snapshot()
 
-    def export(self, batch: Sequence[LogRecord]) -> ExportResult | PartialSuccess:
-        """Index ``batch``: SUCCESS, FAILURE when nothing was indexed, else how many were
-        rejected."""
-        if not batch:
-            return ExportResult.SUCCESS
-        with self._turn:
-            lost, message = self._export(batch)
-        if not lost:
-            return ExportResult.SUCCESS
-        if lost == len(batch):
-            return ExportResult.FAILURE
-        return PartialSuccess(lost, message)
-
-    def _export(self, batch: Sequence[LogRecord]) -> tuple[int, str]:
-        """Send ``batch``; the number of records not indexed and why."""
-        count = len(batch)
-        if self._stopping.is_set():
-            self._outcomes.add("shutdown", count)
-            return count, "shut down"
-        deadline = time.monotonic() + self._timeout
-        try:
-            pending = self._encode(batch)
-        except Exception as exc:
-            self._outcomes.add("unencodable", count)
-            self._warn("unencodable", f"could not encode {count} records: {exc!r}")
-            return count, "unencodable"
+    def _deliver(self, payload: list[bytes], count: int, deadline: float) -> tuple[int, str]:
+        """Send the documents, again those failed with 429 or 5xx; the records not
+        indexed and why (their error types, or the request's failure)."""
+        pending = payload
         rejected: Counter[str] = Counter()
 
         def send(seconds: float) -> Attempt:
@@ -174,15 +148,7 @@ class ElasticsearchExporter:
                 detail=f"{len(pending)} documents failed ({reply.first_error})",
             )
 
-        attempt, reason = send_with_retries(
-            send,
-            count,
-            deadline,
-            initial_backoff=self._initial_backoff,
-            stopping=self._stopping,
-            outcomes=self._outcomes,
-            warn=self._warn,
-        )
+        attempt, reason = self._send_with_retries(send, count, deadline)
         for error_type, n in rejected.items():
             self._outcomes.add(error_type, n)
         lost = sum(rejected.values())
@@ -201,31 +167,8 @@ class ElasticsearchExporter:
             items.append(target.action_line(ns) + document + b"\n")
         return items
 
-    def _warn(self, key: str, message: str) -> None:
-        """Report on the diagnostics channel with the credentials masked: an answer may
-        quote them."""
-        self._diagnostics.warn(
-            f"elasticsearch:{self.name}:{key}",
-            f"Elasticsearch exporter {self.name!r} -> {self.url}: {message}",
-        )
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Nothing is buffered between calls: True."""
-        return True
-
-    def shutdown(self, timeout_millis: int = 30000) -> None:
-        """Cut any retry wait short and close the connection; later exports fail at once.
-        Calling it again does nothing more."""
-        self._stopping.set()
+    def _close(self) -> None:
         self._connection.close()
-
-    def reinit_after_fork(self) -> None:
-        """In a forked child: a new connection, fresh locks and counts."""
-        self._connection.close()
-        self._stopping = threading.Event()
-        self._turn = threading.Lock()
-        self._outcomes.reset_after_fork()
-        self._diagnostics.reset_after_fork()
 
     def __repr__(self) -> str:
         return f"ElasticsearchExporter(url={self.url!r}, target={self.target.pattern!r})"

@@ -14,7 +14,6 @@ about its ``ackId`` every ``ack_poll_interval_ms`` until it is acknowledged or
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -22,14 +21,11 @@ from typing import Final
 
 import orjson
 from fapilog_otel import __version__
-from fapilog_otel._diagnostics import Diagnostics
+from fapilog_otel.exporters._request_exporter import RequestExporter
 from fapilog_otel.otlp._http import check_headers, gzip_compress, post, tls_context
 from fapilog_otel.otlp._http11 import Connection
-from fapilog_otel.otlp._outcomes import Outcomes
-from fapilog_otel.otlp._sending import send_with_retries
 from fapilog_otel.otlp._transport import Attempt
 from fapilog_otel.record import LogRecord
-from fapilog_otel.typing import ExportResult
 
 from fapilog_splunk_hec.config import SplunkHecConfig, resolve
 from fapilog_splunk_hec.envelope import Metadata, encode_events
@@ -45,7 +41,7 @@ USER_AGENT: Final = f"fapilog-otel-splunk-hec/{__version__}"
 _MAX_ANSWER_BYTES: Final = 64 * 1024
 
 
-class SplunkHecExporter:
+class SplunkHecExporter(RequestExporter):
     """Sends each batch to Splunk HEC as one request, with retries and optional acks.
 
     Args:
@@ -63,6 +59,8 @@ class SplunkHecExporter:
 
     fapilog_api_version = 1
     config_model = SplunkHecConfig
+    label = "Splunk HEC exporter"
+    key_prefix = "splunk_hec"
 
     def __init__(
         self,
@@ -75,8 +73,15 @@ class SplunkHecExporter:
     ) -> None:
         options = resolve(config if config is not None else SplunkHecConfig(), environ)
         settings = options.config
-        self.name = name
-        self.url = options.url + options.event_path
+        authorization = f"Splunk {options.token}"
+        super().__init__(
+            name=name,
+            url=options.url + options.event_path,
+            timeout_ms=settings.timeout_ms,
+            initial_backoff=initial_backoff,
+            diagnostics=diagnostics,
+            secrets=(authorization, options.token),
+        )
         self._metadata = Metadata(
             host=options.host,
             source=options.source,
@@ -84,12 +89,9 @@ class SplunkHecExporter:
             index=options.index,
         )
         self._gzip = settings.compression == "gzip"
-        self._timeout = settings.timeout_ms / 1000.0
         self._ack = settings.ack
         self._ack_timeout = settings.ack_timeout_ms / 1000.0
         self._ack_interval = settings.ack_poll_interval_ms / 1000.0
-        self._initial_backoff = initial_backoff
-        authorization = f"Splunk {options.token}"
         headers = {
             "Authorization": authorization,
             "Content-Type": "application/json",
@@ -107,11 +109,6 @@ class SplunkHecExporter:
         )
         self._acks = Connection(*address, options.ack_path, headers, context, _MAX_ANSWER_BYTES)
         self.channel = str(uuid.uuid4())
-        self._outcomes = Outcomes()
-        self._diagnostics = Diagnostics(enabled=diagnostics, secrets=(authorization, options.token))
-        self._stopping = threading.Event()
-        #: Held while the connections are used (one export at a time).
-        self._turn = threading.Lock()
 
     def outcomes(self) -> dict[str, int]:
         """Counts by reason, shown in the container's ``stats()``.
@@ -125,27 +122,13 @@ class SplunkHecExporter:
         """
         return self._outcomes.snapshot()
 
-    def export(self, batch: Sequence[LogRecord]) -> ExportResult:
-        """Send ``batch`` as one request (and wait for its acknowledgment, with ``ack``)."""
-        if not batch:
-            return ExportResult.SUCCESS
-        with self._turn:
-            delivered = self._export(batch)
-        return ExportResult.SUCCESS if delivered else ExportResult.FAILURE
+    def _encode(self, batch: Sequence[LogRecord]) -> bytes:
+        body = encode_events(batch, self._metadata)
+        return gzip_compress(body) if self._gzip else body
 
-    def _export(self, batch: Sequence[LogRecord]) -> bool:
-        count = len(batch)
-        if self._stopping.is_set():
-            self._outcomes.add("shutdown", count)
-            return False
-        deadline = time.monotonic() + self._timeout
-        try:
-            body = encode_events(batch, self._metadata)
-        except Exception as exc:
-            self._outcomes.add("unencodable", count)
-            self._warn("unencodable", f"could not encode {count} records: {exc!r}")
-            return False
-        payload = gzip_compress(body) if self._gzip else body
+    def _deliver(self, payload: bytes, count: int, deadline: float) -> tuple[int, str]:
+        """Send the events (and wait for their acknowledgment, with ``ack``); the records
+        lost and why."""
         ack_ids: list[int | None] = []
 
         def send(seconds: float) -> Attempt:
@@ -157,25 +140,17 @@ class SplunkHecExporter:
                 ack_ids.append(reply.ack_id)
             return reply.attempt
 
-        attempt, reason = send_with_retries(
-            send,
-            count,
-            deadline,
-            initial_backoff=self._initial_backoff,
-            stopping=self._stopping,
-            outcomes=self._outcomes,
-            warn=self._warn,
-        )
+        attempt, reason = self._send_with_retries(send, count, deadline)
         if attempt is None:
             self._outcomes.add(reason, count)
-            return False
+            return count, reason
         if not self._ack:
-            return True
+            return 0, ""
         failure = self._wait_for_ack(ack_ids[-1], count)
         if failure:
             self._outcomes.add(failure, count)
-            return False
-        return True
+            return count, failure
+        return 0, ""
 
     def _wait_for_ack(self, ack_id: int | None, count: int) -> str:
         """Query the acknowledgment of ``ack_id`` until it is given or the wait runs out.
@@ -225,33 +200,13 @@ class SplunkHecExporter:
         """The channel header of every request, with acknowledgment on."""
         return {CHANNEL_HEADER: self.channel} if self._ack else {}
 
-    def _warn(self, key: str, message: str) -> None:
-        """Report on the diagnostics channel (the token masked there)."""
-        self._diagnostics.warn(
-            f"splunk_hec:{self.name}:{key}",
-            f"Splunk HEC exporter {self.name!r} -> {self.url}: {message}",
-        )
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Nothing is buffered between calls: True."""
-        return True
-
-    def shutdown(self, timeout_millis: int = 30000) -> None:
-        """Cut any retry or acknowledgment wait short and close the connections; later
-        exports fail at once. Calling it again does nothing more."""
-        self._stopping.set()
+    def _close(self) -> None:
         self._events.close()
         self._acks.close()
 
-    def reinit_after_fork(self) -> None:
-        """In a forked child: new connections, a channel of its own, fresh locks and counts."""
-        self._events.close()
-        self._acks.close()
+    def _after_fork(self) -> None:
+        """A channel of its own: acknowledgments are per channel."""
         self.channel = str(uuid.uuid4())
-        self._stopping = threading.Event()
-        self._turn = threading.Lock()
-        self._outcomes.reset_after_fork()
-        self._diagnostics.reset_after_fork()
 
     def __repr__(self) -> str:
         return f"SplunkHecExporter(url={self.url!r}, ack={self._ack!r})"
