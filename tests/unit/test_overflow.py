@@ -65,6 +65,18 @@ def start_blocked(c: fo.Container, gated: GatedExporter) -> None:
     assert gated.entered.wait(10)
 
 
+def fill_lane(c: fo.Container) -> None:
+    """After :func:`start_blocked`: log one more record and wait until the worker has put
+    it in the stuck lane's inbox, so the lane has no room and the worker takes nothing
+    more from the queue (for about a second, until the lane counts as stalled)."""
+    c.get_logger("warmup").info("filler")
+    (lane,) = c._worker.lanes
+    deadline = time.monotonic() + 10
+    while len(lane.inbox) < lane.DEPTH:
+        assert time.monotonic() < deadline, "the worker never filled the lane's inbox"
+        time.sleep(0.001)
+
+
 class TestAccounting:
     @pytest.mark.parametrize("overflow", ["block", "drop_newest", "drop_oldest"])
     def test_every_record_is_accounted_for(self, make_container: Any, overflow: str) -> None:
@@ -274,6 +286,7 @@ class TestErrorReserve:
         )
         try:
             start_blocked(c, gated)
+            fill_lane(c)
             log = c.get_logger("load")
             log.error("error")
             for n in range(7):
@@ -282,7 +295,7 @@ class TestErrorReserve:
         finally:
             gated.release.set()
         assert c.flush(10.0)
-        bodies = [(r.body, r.attributes.get("n")) for r in gated.user_records()[1:]]
+        bodies = [(r.body, r.attributes.get("n")) for r in gated.user_records()[2:]]
         assert [("error", None)] + [("old", n) for n in range(1, 7)] + [("new", None)] == bodies
         assert {"evicted": 1} == nonzero(c.stats()["dropped"])
 
