@@ -141,6 +141,7 @@ class TestCodeBlocks:
             "README.md",
             "docs/architecture.md",
             "docs/configuration.md",
+            "docs/deployment.md",
             "docs/exporters.md",
             "docs/performance.md",
             "docs/stdlib-and-otel.md",
