@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import urllib.parse
+from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -19,6 +20,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from fapilog_otel._secret_names import MASK, masked_plugin_settings
 from fapilog_otel.errors import ConfigurationError
 from fapilog_otel.record import Severity
 
@@ -42,6 +44,14 @@ LEVEL_ALIASES = {"warn": "warning", "fatal": "critical", "err": "error"}
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Header values are credentials (``Authorization``, API keys): never shown."""
+        for name, value in super().__repr_args__():
+            if name == "headers" and isinstance(value, dict):
+                yield name, dict.fromkeys(value, MASK)
+            else:
+                yield name, value
 
 
 class BatchSettings(_Section):
@@ -439,6 +449,14 @@ class Settings(BaseSettings):
             super().__init__(**values)
         except ValidationError as exc:
             raise ConfigurationError(_describe_errors(exc)) from None
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Plugin settings under secret-looking names (a key, a token) are never shown."""
+        for name, value in super().__repr_args__():
+            if name == "plugins" and isinstance(value, dict):
+                yield name, masked_plugin_settings(value)
+            else:
+                yield name, value
 
     @classmethod
     def settings_customise_sources(

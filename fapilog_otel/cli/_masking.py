@@ -14,27 +14,14 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-MASK = "***"
+from fapilog_otel._secret_names import MASK, is_secret_name
 
-#: Names whose values are secrets (setting names, header names, plugin setting keys).
-_SECRET_NAME = re.compile(
-    r"token|secret|passw|pwd|api[-_]?key|apikey|access[-_]?key|private[-_]?key|auth|"
-    r"credential|signature|cookie|session|(^|[-_.])key$",
-    re.IGNORECASE,
-)
-#: Settings that name files, not secrets, although their names look like one.
-_FILE_SETTINGS = frozenset({"client_key", "certificate", "client_certificate"})
 #: Mappings whose every value is a secret: headers carry API keys and bearer tokens.
 _ALL_VALUES_SECRET = frozenset({"headers"})
 #: Variables whose values are headers (``k=v,k2=v2`` or a JSON object) or keys.
 _SECRET_VARIABLE = re.compile(r"HEADERS|SECRET|TOKEN|PASSW|API_?KEY|AUTH", re.IGNORECASE)
 #: Fragments shorter than this are not scrubbed on their own (they would hit ordinary text).
 _SHORTEST_FRAGMENT = 6
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether a setting, header or key called ``name`` holds a secret."""
-    return name not in _FILE_SETTINGS and bool(_SECRET_NAME.search(name))
 
 
 def mask_url(url: str) -> str:

@@ -10,9 +10,10 @@ import argparse
 import json
 from typing import Any, TextIO
 
+from fapilog_otel._secret_names import MASK
 from fapilog_otel.cli._checks import Check, destination_checks
 from fapilog_otel.cli._live import live_check
-from fapilog_otel.cli._masking import MASK, Scrubber
+from fapilog_otel.cli._masking import Scrubber
 from fapilog_otel.cli._sources import setting_rows
 from fapilog_otel.errors import FapilogError
 from fapilog_otel.settings import Settings

@@ -98,3 +98,36 @@ def test_installed_plugins_load_only_when_named() -> None:
         assert "template_enricher" in [link.name for link in named._worker._chain.links]
     finally:
         named.shutdown(1)
+
+
+class TestSettingsRepr:
+    """A printed or logged ``Settings`` never carries a credential."""
+
+    def test_headers_and_secret_plugin_settings_are_masked(self) -> None:
+        from fapilog_otel import Settings
+
+        settings = Settings(
+            plugins={
+                "gdpr": {"key": "pseudonym-key-0123456789", "keys": ["user_id"]},
+                "splunk_hec": {"token": "hec-token-abcdef", "index": "main"},
+            },
+            otlp={"headers": {"x-api-key": "otlp-api-key-987"}},
+            http={"headers": {"Authorization": "Bearer webhook-token"}},
+        )
+        for text in (repr(settings), str(settings)):
+            for secret in (
+                "pseudonym-key-0123456789",
+                "hec-token-abcdef",
+                "otlp-api-key-987",
+                "webhook-token",
+            ):
+                assert secret not in text
+            assert "'keys': ['user_id']" in text
+            assert "'index': 'main'" in text
+            assert "'x-api-key': '***'" in text
+
+    def test_the_values_themselves_are_kept(self) -> None:
+        from fapilog_otel import Settings
+
+        settings = Settings(plugins={"gdpr": {"key": "pseudonym-key-0123456789"}})
+        assert "pseudonym-key-0123456789" == settings.plugins["gdpr"]["key"]
