@@ -21,6 +21,10 @@ w-direct-otlp         the direct path of the same configuration: the tuples them
                       encoder (see ``fapilog_otel._direct``); same bytes as
                       ``w-default-otlp``
 w-direct-otlp-py      ``w-direct-otlp`` with the pure-Python encoder
+w-direct-counted      ``w-direct-otlp`` with the record tally counting each batch
+                      (``Container.count_records()``, on with the Prometheus plugin)
+w-compliance          ``w-default`` with the ``pci``, ``hipaa`` and ``gdpr`` profiles
+                      after the redactors (skipped without fapilog-otel-compliance)
 w-filters             ``w-default`` with the built-in filters ``sample`` (ratio 0.5),
                       ``rate_limit`` and ``dedupe`` (their defaults) ahead of the redactors
 w-enrichers-off-path  reference: ``ProtobufEncoder().encode`` alone, on records converted
@@ -161,20 +165,36 @@ def _without_environment() -> Iterator[None]:
         os.environ.update(hidden)
 
 
-def _stages(filters: Sequence[str] = (), *, redactors: bool) -> Stages:
-    """The worker's stages with default settings, ``filters`` and (maybe) the redactors."""
+def _stages(
+    filters: Sequence[str] = (), *, redactors: bool, profiles: Sequence[str] = ()
+) -> Stages:
+    """The worker's stages with default settings, ``filters``, (maybe) the redactors, and
+    the processors of the compliance ``profiles`` after them."""
     from fapilog_otel._chain import Chain, ChainLink
     from fapilog_otel._diagnostics import Diagnostics
-    from fapilog_otel._plugins import BUILTIN_PROCESSORS, load_processor
+    from fapilog_otel._plugins import BUILTIN_PROCESSORS, load_processor, load_profile
     from fapilog_otel._stages import Stages
     from fapilog_otel._stats import ProcessorStats
     from fapilog_otel.container import build_resource
+    from fapilog_otel.errors import PluginError
     from fapilog_otel.settings import Settings
 
+    plugins: dict[str, dict[str, Any]] = {}
+    if "sample" in filters:
+        plugins["sample"] = {"ratio": 0.5}
+    if "gdpr" in profiles:
+        plugins["gdpr"] = {"key": "benchmark-pseudonym-key", "keys": ["order_id"]}
     with _without_environment():
-        settings = Settings(plugins={"sample": {"ratio": 0.5}} if "sample" in filters else {})
+        settings = Settings(plugins=plugins)
         resource = build_resource(settings)
     links = []
+    for name in profiles:
+        try:
+            profile = load_profile(name, settings)
+        except PluginError as exc:
+            raise Skipped(f"compliance profile {name!r} unavailable: {exc}") from exc
+        links += [ChainLink(name, p, ProcessorStats()) for p in profile.processors]
+    links_of_profiles, links = links, []
     for name in [*filters, *(settings.redactors if redactors else ())]:
         module = BUILTIN_PROCESSORS.get(name, "").partition(":")[0]
         try:
@@ -183,6 +203,7 @@ def _stages(filters: Sequence[str] = (), *, redactors: bool) -> Stages:
             if not module or exc.name != module:
                 raise
             raise Skipped(f"processor {name!r} unavailable: {module} is missing") from exc
+    links += links_of_profiles
     diagnostics = Diagnostics(enabled=False)
     return Stages(
         resource=resource,
@@ -238,11 +259,12 @@ def _staged(
     encode: bool,
     time_stages: bool = True,
     pure_python: bool = False,
+    profiles: Sequence[str] = (),
 ) -> _Prepared:
     """A case that runs the stages and maybe the encoder over each batch; ``time_stages``
     false: only the encoder is timed, on records the stages made untimed; ``pure_python``:
     the encoder never uses the compiled record encoder."""
-    stages = _stages(filters, redactors=redactors)
+    stages = _stages(filters, redactors=redactors, profiles=profiles)
     tally = _Tally(stages)
     run = stages.run
     clock = time.perf_counter_ns
@@ -268,11 +290,14 @@ def _staged(
     return _Prepared(measure, tally.summary)
 
 
-def _direct(*, pure_python: bool = False) -> _Prepared:
+def _direct(*, pure_python: bool = False, count_records: bool = False) -> _Prepared:
     """The direct path: the same batches handed over as tuples and encoded by
     ``ProtobufEncoder.encode_direct`` with the redaction fused in (what a container with
-    the default processors and an OTLP/protobuf exporter does)."""
+    the default processors and an OTLP/protobuf exporter does); ``count_records``: the
+    worker's record tally counts each batch first (``Container.count_records()``, which
+    the Prometheus plugin turns on)."""
     from fapilog_otel._direct import DirectBatch, plan_direct
+    from fapilog_otel._stats import RecordTally
     from fapilog_otel.otlp import OTLPExporter
 
     stages = _stages(redactors=True)
@@ -292,8 +317,12 @@ def _direct(*, pure_python: bool = False) -> _Prepared:
     tally.encoder = "compiled encoder" if encoder._codec.compiled else "pure-Python encoder"
     clock = time.perf_counter_ns
 
+    counter = RecordTally(100) if count_records else None
+
     def measure(raws: RawBatch) -> int:
         start = clock()
+        if counter is not None:
+            counter.count(raws)
         result = encoder.encode_direct(DirectBatch(raws, plan))
         elapsed = clock() - start
         tally.encoded_batch(len(raws), result)
@@ -338,6 +367,17 @@ CASES: tuple[WorkerCase, ...] = (
         "w-direct-otlp with the pure-Python encoder",
         partial(_direct, pure_python=True),
         BUDGET_NS,
+    ),
+    WorkerCase(
+        "w-direct-counted",
+        "w-direct-otlp + the record tally (Container.count_records, Prometheus plugin)",
+        partial(_direct, count_records=True),
+        BUDGET_NS,
+    ),
+    WorkerCase(
+        "w-compliance",
+        "w-default + the pci, hipaa and gdpr profiles (fapilog-otel-compliance)",
+        partial(_staged, redactors=True, encode=False, profiles=("pci", "hipaa", "gdpr")),
     ),
     WorkerCase(
         "w-filters",
