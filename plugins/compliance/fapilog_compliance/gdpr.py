@@ -139,6 +139,8 @@ class Pseudonymiser(ValueWalker):
         self._mac = hmac.new(_key_bytes(self.config), digestmod=hashlib.sha256)
         self._keyed = KeyTable.of_names(self.config.keys, "id")
         self._pseudonyms: dict[tuple[str, str], str] = {}
+        #: Whole values already pseudonymised (a configured key's values repeat).
+        self._wholes: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"Pseudonymiser(keys={list(self.config.keys)!r})"
@@ -163,6 +165,16 @@ class Pseudonymiser(ValueWalker):
         Use it to find the records of a known person: ``pseudonymise("alice@example.com")``
         is what the profile wrote wherever that address was logged.
         """
+        cached = self._wholes.get(value)
+        if cached is not None:
+            return cached
+        found = self._pseudonymise(value)
+        if len(self._wholes) >= PSEUDONYM_CACHE_LIMIT:
+            self._wholes.clear()
+        self._wholes[value] = found
+        return found
+
+    def _pseudonymise(self, value: str) -> str:
         if _PSEUDONYM.fullmatch(value):
             return value
         whole = [(0, len(value))]
