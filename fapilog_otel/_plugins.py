@@ -19,17 +19,19 @@ A plugin (built-in or not) may declare:
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from fapilog_otel._secret_names import is_secret_name
 from fapilog_otel.errors import ConfigurationError, PluginError
-from fapilog_otel.settings import Settings
+from fapilog_otel.settings import Settings, split_list
 from fapilog_otel.typing import PLUGIN_API_VERSION
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 EXPORTER_GROUPS = ("fapilog_otel.exporters", "opentelemetry_logs_exporter")
 PROCESSOR_GROUPS = ("fapilog_otel.processors",)
@@ -167,7 +169,20 @@ def _config_for(target: Any, name: str, settings: Settings, label: str) -> Any:
                 f"Settings(plugins={{{name!r}: ...}}) gives {sorted(given)}"
             )
         return None
-    data = dict(given or {})
+    return plugin_settings(model, name, settings, label)
+
+
+def plugin_settings(model: type[_Model], name: str, settings: Settings, label: str) -> _Model:
+    """``settings.plugins[name]`` validated against the plugin's ``model``: unknown keys
+    refused, list settings also accepted as one string (:func:`split_list`). For plugins
+    that read their own settings (a compliance profile's factory gets the container's
+    settings); ``label`` names the plugin in errors.
+
+    Raises:
+        ConfigurationError: Unknown keys or invalid values; a value under a secret-looking
+            name (a key, a token) is never quoted.
+    """
+    data = dict(settings.plugins.get(name) or {})
     known = set(model.model_fields) | {
         f.alias for f in model.model_fields.values() if f.alias is not None
     }
@@ -180,14 +195,19 @@ def _config_for(target: Any, name: str, settings: Settings, label: str) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg')} "
-            f"(got {err.get('input')!r})"
-            for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err) for err in exc.errors())
         raise ConfigurationError(
             f"{label}: invalid settings (FAPILOG_PLUGINS__{name.upper()}__*): {problems}"
         ) from None
+
+
+def _problem(error: Any) -> str:
+    """One validation error, its input quoted unless a name on its path is secret."""
+    path = [str(part) for part in error.get("loc", ())]
+    text = f"{'.'.join(path)}: {error.get('msg')}"
+    if any(is_secret_name(part) for part in path):
+        return text
+    return f"{text} (got {error.get('input')!r})"
 
 
 def _is_collection(annotation: Any) -> bool:
@@ -206,13 +226,7 @@ def _from_variable(model: type[BaseModel], key: str, value: Any) -> Any:
     field = model.model_fields.get(key)
     if field is None or not _is_collection(field.annotation):
         return value
-    text = value.strip()
-    if text.startswith("["):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return value
-    return [part.strip() for part in text.split(",") if part.strip()]
+    return split_list(value)
 
 
 def _instantiate(target: Any, name: str, settings: Settings, label: str) -> Any:

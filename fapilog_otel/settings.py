@@ -7,6 +7,7 @@ then the defaults. Every setting and variable is listed in ``docs/configuration.
 
 from __future__ import annotations
 
+import json
 import os
 import urllib.parse
 from collections.abc import Iterator
@@ -214,10 +215,19 @@ class OTLPSettings(_Section):
         return value.strip().lower() if isinstance(value, str) else value
 
 
-def _split_list(value: Any) -> Any:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
+def split_list(value: Any) -> Any:
+    """A list given as one string, as variables give it: a JSON array (``["a", "b"]``) or
+    a comma list (``a,b``); anything else as it is. Plugins use it for their list
+    settings."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return value
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _parse_key_values(value: str, variable: str) -> dict[str, str]:
@@ -488,7 +498,7 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _split_names(cls, value: Any) -> Any:
-        value = _split_list(value)
+        value = split_list(value)
         if isinstance(value, list):
             return [v.strip().lower() if isinstance(v, str) else v for v in value]
         return value

@@ -131,3 +131,43 @@ class TestSettingsRepr:
 
         settings = Settings(plugins={"gdpr": {"key": "pseudonym-key-0123456789"}})
         assert "pseudonym-key-0123456789" == settings.plugins["gdpr"]["key"]
+
+
+class TestPluginSettingErrors:
+    """An invalid plugin setting is named in the error; a secret one is never quoted."""
+
+    def test_secret_values_are_not_quoted(self) -> None:
+        from pydantic import BaseModel, Field
+
+        from fapilog_otel import Settings
+        from fapilog_otel._plugins import plugin_settings
+        from fapilog_otel.errors import ConfigurationError
+
+        class Model(BaseModel):
+            api_key: str = Field(min_length=40)
+            keys: list[str] = []
+            index: int = 0
+
+        settings = Settings(
+            plugins={"demo": {"api_key": "short-but-secret-value", "index": "not-a-number"}}
+        )
+        with pytest.raises(ConfigurationError) as raised:
+            plugin_settings(Model, "demo", settings, "plugin 'demo'")
+        message = str(raised.value)
+        assert "api_key" in message and "short-but-secret-value" not in message
+        assert "index" in message and "'not-a-number'" in message
+
+    def test_list_settings_read_from_one_string(self) -> None:
+        from pydantic import BaseModel
+
+        from fapilog_otel import Settings
+        from fapilog_otel._plugins import plugin_settings
+
+        class Model(BaseModel):
+            keys: list[str] = []
+
+        for given in ("user_id, account_id", '["user_id", "account_id"]'):
+            settings = Settings(plugins={"demo": {"keys": given}})
+            assert ["user_id", "account_id"] == plugin_settings(
+                Model, "demo", settings, "plugin 'demo'"
+            ).keys
