@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import ClassVar, Final
 
 from fapilog_otel._jsonline import encode_json_line
+from fapilog_otel._paths import make_directories
 from fapilog_otel.record import LogRecord
 from fapilog_otel.typing import ExportResult
 
@@ -163,7 +164,7 @@ class FileExporter:
     def _ensure_open(self) -> None:
         if self._state is _State.OPEN:
             return
-        _make_dirs(self._path.parent, self._dir_mode)
+        make_directories(self._path.parent, self._dir_mode)
         self._fd = _open_append(self._path, self._file_mode)
         self._size = os.fstat(self._fd).st_size
         self._opened_at = self._clock()
@@ -271,21 +272,6 @@ def _interval_seconds(value: float | str) -> float:
     if value < 0:
         raise ValueError(f"rotate_interval must be >= 0, not {value}")
     return float(value)
-
-
-def _make_dirs(directory: Path, mode: int) -> None:
-    missing: list[Path] = []
-    while not directory.exists():
-        missing.append(directory)
-        if directory.parent == directory:
-            break
-        directory = directory.parent
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, mode)
-        except FileExistsError:
-            continue
-        os.chmod(path, mode)
 
 
 def _open_append(path: Path, mode: int) -> int:

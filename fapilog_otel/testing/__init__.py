@@ -31,7 +31,7 @@ from fapilog_otel.testing._conformance import (
     make_record,
     value_kinds,
 )
-from fapilog_otel.testing._examples import CodeBlock, python_blocks, run_python
+from fapilog_otel.testing._examples import CodeBlock, code_blocks, python_blocks, run_python
 
 __all__ = [
     "CodeBlock",
@@ -41,6 +41,7 @@ __all__ = [
     "capture_logs",
     "check_exporter",
     "check_processor",
+    "code_blocks",
     "make_container",
     "make_record",
     "python_blocks",

@@ -17,21 +17,24 @@ _FENCE = re.compile(r"^```(\S*)\s*$")
 
 @dataclass(frozen=True)
 class CodeBlock:
-    """One fenced ```python block of a Markdown file: its number in the file (from 0),
-    its first code line (from 1), its code, and whether it may run (not marked
-    :data:`NO_RUN` on the line before)."""
+    """One fenced block of a Markdown file: its number among the file's blocks of its
+    language (from 0), its first code line (from 1), its code, whether it may run (not
+    marked :data:`NO_RUN` on the line before) and its language (``python``, ``yaml``...)."""
 
     path: Path
     index: int
     line: int
     code: str
     runnable: bool
+    language: str = "python"
 
 
-def python_blocks(path: Path) -> list[CodeBlock]:
-    """The ```python blocks of the Markdown file ``path``, in order."""
+def code_blocks(path: Path, language: str | None = None) -> list[CodeBlock]:
+    """The fenced blocks of the Markdown file ``path`` in order, only those of
+    ``language`` when given."""
     lines = path.read_text(encoding="utf-8").splitlines()
     blocks: list[CodeBlock] = []
+    counts: dict[str, int] = {}
     i = 0
     while i < len(lines):
         match = _FENCE.match(lines[i])
@@ -42,12 +45,20 @@ def python_blocks(path: Path) -> list[CodeBlock]:
         end = start + 1
         while end < len(lines) and lines[end].rstrip() != "```":
             end += 1
-        if match.group(1) == "python":
+        kind = match.group(1)
+        if language is None or kind == language:
             previous = next((ln.strip() for ln in reversed(lines[:start]) if ln.strip()), "")
             code = "\n".join(lines[start + 1 : end]) + "\n"
-            blocks.append(CodeBlock(path, len(blocks), start + 1, code, previous != NO_RUN))
+            index = counts.get(kind, 0)
+            counts[kind] = index + 1
+            blocks.append(CodeBlock(path, index, start + 2, code, previous != NO_RUN, kind))
         i = end + 1
     return blocks
+
+
+def python_blocks(path: Path) -> list[CodeBlock]:
+    """The ```python blocks of the Markdown file ``path``, in order."""
+    return code_blocks(path, "python")
 
 
 def run_python(

@@ -16,7 +16,6 @@ import functools
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,11 +25,11 @@ import yaml
 
 import fapilog_otel as fo
 from fapilog_otel.exporters import InMemoryExporter
+from fapilog_otel.testing import CodeBlock, code_blocks
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "deployment.md"
 
-_FENCE = re.compile(r"^```(\S*)\s*$")
 _VARIABLE = re.compile(r"\b(?:FAPILOG|OTEL)_[A-Z0-9_]*[A-Z0-9]\b")
 _DOCUMENTED = re.compile(r"\b(?:FAPILOG|OTEL)_[A-Za-z0-9_<>\[\]]*[A-Za-z0-9>\]]")
 _ENV_REFERENCE = re.compile(r"\$\((\w+)\)")
@@ -146,45 +145,15 @@ DOWNWARD_API = {
 # -- reading the page ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Block:
-    """One fenced block of the page: its language, first line (1-based) and text."""
-
-    language: str
-    line: int
-    text: str
-
-    @property
-    def id(self) -> str:
-        return f"line {self.line}"
-
-
 @functools.cache
 def page_text() -> str:
     return PAGE.read_text(encoding="utf-8")
 
 
 @functools.cache
-def all_blocks() -> tuple[Block, ...]:
-    """Every fenced block of the page, in order."""
-    lines = page_text().splitlines()
-    found: list[Block] = []
-    i = 0
-    while i < len(lines):
-        match = _FENCE.match(lines[i])
-        if not match:
-            i += 1
-            continue
-        end = i + 1
-        while end < len(lines) and lines[end].rstrip() != "```":
-            end += 1
-        found.append(Block(match.group(1), i + 2, "\n".join(lines[i + 1 : end]) + "\n"))
-        i = end + 1
-    return tuple(found)
-
-
-def blocks(language: str) -> list[Block]:
-    return [b for b in all_blocks() if b.language == language]
+def blocks(language: str) -> list[CodeBlock]:
+    """The page's blocks of ``language``; ``.code`` is the text, ``.line`` its first line."""
+    return code_blocks(PAGE, language)
 
 
 YAML_BLOCKS = blocks("yaml")
@@ -201,9 +170,9 @@ def collected(function: Callable[[], list[Any]]) -> list[Any]:
 
 
 @functools.cache
-def documents(block: Block) -> tuple[Any, ...]:
+def documents(block: CodeBlock) -> tuple[Any, ...]:
     """The YAML documents of ``block`` (empty ones left out)."""
-    return tuple(d for d in yaml.safe_load_all(block.text) if d is not None)
+    return tuple(d for d in yaml.safe_load_all(block.code) if d is not None)
 
 
 def kind_of(document: Any) -> str | None:
@@ -226,7 +195,7 @@ def kind_of(document: Any) -> str | None:
     return None
 
 
-def all_documents() -> Iterator[tuple[Block, Any]]:
+def all_documents() -> Iterator[tuple[CodeBlock, Any]]:
     for block in YAML_BLOCKS:
         for document in documents(block):
             yield block, document
@@ -238,7 +207,7 @@ def manifests() -> list[dict[str, Any]]:
 
 def collector_configs() -> list[tuple[str, dict[str, Any]]]:
     """Every collector configuration: the page's own blocks and those inside ConfigMaps."""
-    found = [(block.id, d) for block, d in all_documents() if kind_of(d) == "collector"]
+    found = [(f"line {block.line}", d) for block, d in all_documents() if kind_of(d) == "collector"]
     for manifest in manifests():
         if manifest["kind"] != "ConfigMap":
             continue
@@ -269,7 +238,7 @@ def env_lists() -> list[tuple[str, list[dict[str, Any]]]]:
                 found.append((name, container["env"]))
     for block, document in all_documents():
         if kind_of(document) == "env":
-            found.append((f"env fragment at {block.id}", document))
+            found.append((f"env fragment at line {block.line}", document))
     return found
 
 
@@ -277,7 +246,7 @@ def created_by_commands(what: str) -> set[str]:
     """Names the page's shell blocks create with ``kubectl ... create <what> [type] NAME``."""
     names = set()
     for block in blocks("sh"):
-        text = block.text.replace("\\\n", " ")
+        text = block.code.replace("\\\n", " ")
         pattern = rf"kubectl\b[^\n]*?\bcreate {what}(?: generic| tls)? ([\w.-]+)"
         names.update(re.findall(pattern, text))
     return names
@@ -322,13 +291,13 @@ def test_the_page_has_every_kind_of_yaml() -> None:
     assert len(collector_configs()) >= 6
 
 
-@pytest.mark.parametrize("block", YAML_BLOCKS, ids=[b.id for b in YAML_BLOCKS])
-def test_yaml_block_parses_into_known_documents(block: Block) -> None:
+@pytest.mark.parametrize("block", YAML_BLOCKS, ids=[f"line {b.line}" for b in YAML_BLOCKS])
+def test_yaml_block_parses_into_known_documents(block: CodeBlock) -> None:
     """Each ```yaml block parses, and every document in it is of a kind this file checks."""
     parsed = documents(block)
-    assert parsed, f"empty YAML block at {block.id}"
+    assert parsed, f"empty YAML block at line {block.line}"
     unknown = [d for d in parsed if kind_of(d) is None]
-    assert [] == unknown, f"YAML at {block.id} is none of the known kinds"
+    assert [] == unknown, f"YAML at line {block.line} is none of the known kinds"
 
 
 # -- Kubernetes manifests ------------------------------------------------------------------
@@ -667,13 +636,13 @@ def settings_sources() -> list[tuple[str, dict[str, str]]]:
         if any(_VARIABLE.fullmatch(k) for k in env):
             found.append((where, env))
     for block in blocks("ini"):
-        pairs = re.findall(r"^Environment=(\w+)=(.*)$", block.text, re.MULTILINE)
+        pairs = re.findall(r"^Environment=(\w+)=(.*)$", block.code, re.MULTILINE)
         if pairs:
-            found.append((f"systemd unit at {block.id}", dict(pairs)))
+            found.append((f"systemd unit at line {block.line}", dict(pairs)))
     for block in blocks("sh"):
-        pairs = re.findall(r"^(?:export )?((?:FAPILOG|OTEL)_\w+)=(\S+)$", block.text, re.MULTILINE)
+        pairs = re.findall(r"^(?:export )?((?:FAPILOG|OTEL)_\w+)=(\S+)$", block.code, re.MULTILINE)
         if pairs:
-            found.append((f"shell block at {block.id}", dict(pairs)))
+            found.append((f"shell block at line {block.line}", dict(pairs)))
     return found
 
 

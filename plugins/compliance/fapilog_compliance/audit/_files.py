@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Final
 
+from fapilog_otel._paths import make_directories as core_make_directories
+
 __all__ = [
     "DIR_MODE",
     "FILE_MODE",
@@ -65,18 +67,7 @@ def child_path(path: Path, pid: int) -> Path:
 
 def make_directories(directory: Path) -> None:
     """Create ``directory`` and its missing parents with :data:`DIR_MODE` exactly."""
-    missing: list[Path] = []
-    while not directory.exists():
-        missing.append(directory)
-        if directory.parent == directory:
-            break
-        directory = directory.parent
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, DIR_MODE)
-        except FileExistsError:
-            continue
-        os.chmod(path, DIR_MODE)
+    core_make_directories(directory, DIR_MODE)
 
 
 def open_append(path: Path) -> int:
