@@ -37,6 +37,8 @@ EXPORTER_GROUPS = ("fapilog_otel.exporters", "opentelemetry_logs_exporter")
 PROCESSOR_GROUPS = ("fapilog_otel.processors",)
 COMPLIANCE_GROUPS = ("fapilog_otel.compliance",)
 EXTENSION_GROUPS = ("fapilog_otel.extensions",)
+#: The group of the ``fapilog-otel`` command's plugin subcommands.
+COMMAND_GROUP = "fapilog_otel.commands"
 
 #: The distribution to install for each known profile or extension name (for the error
 #: message when it is missing).

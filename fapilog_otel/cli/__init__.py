@@ -20,12 +20,11 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import TextIO
 
+from fapilog_otel._plugins import COMMAND_GROUP
 from fapilog_otel.cli import bench, doctor, plugins
 
 __all__ = ["COMMAND_GROUP", "build_parser", "main"]
 
-#: The entry-point group of plugin commands.
-COMMAND_GROUP = "fapilog_otel.commands"
 
 #: Exit status of a plugin command that could not be loaded.
 _BROKEN_STATUS = 2

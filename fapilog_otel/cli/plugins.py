@@ -18,7 +18,10 @@ from typing import Any, TextIO
 from fapilog_otel._plugins import (
     _BUILTIN_EXPORTERS,
     BUILTIN_PROCESSORS,
+    COMMAND_GROUP,
+    COMPLIANCE_GROUPS,
     EXPORTER_GROUPS,
+    EXTENSION_GROUPS,
     PROCESSOR_GROUPS,
     check_api_version,
 )
@@ -29,7 +32,9 @@ DESCRIPTION = """\
 List every processor and exporter a container can load by name: the built-in ones and the
 entry points of the groups fapilog_otel.processors, fapilog_otel.exporters and
 opentelemetry_logs_exporter, each with its distribution and whether it loads and passes
-the checks (the plugin API version; for processors, the conformance kit too).
+the checks (the plugin API version; for processors, the conformance kit too). Compliance
+profiles (fapilog_otel.compliance), extensions (fapilog_otel.extensions) and commands
+(fapilog_otel.commands) are listed too.
 Exit status: 0 when every plugin loads and passes, 1 otherwise."""
 
 #: Where the built-in exporters live (they are made from the settings, not loaded).
@@ -40,6 +45,12 @@ _BUILTIN_EXPORTER_TARGETS = {
     "http": "fapilog_otel.exporters.http:HTTPExporter",
 }
 _BUILTIN = "built-in"
+#: Names a plugin of each kind cannot take from the built-ins.
+_BUILTIN_NAMES: dict[str, Any] = {
+    "processor": BUILTIN_PROCESSORS,
+    "exporter": _BUILTIN_EXPORTERS,
+    "command": {"doctor": None, "plugins": None, "bench": None},
+}
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,10 @@ def _looks_like(kind: str, target: Any) -> str | None:
         return None  # a factory: what it returns is only known once called
     if kind == "exporter":
         return None if callable(getattr(target, "export", None)) else "has no export()"
+    if kind == "extension":
+        return None if callable(getattr(target, "attach", None)) else "has no attach()"
+    if kind in ("profile", "command"):
+        return None
     methods = ("process", "process_batch", "resource_attributes", "on_emit")
     if any(callable(getattr(target, m, None)) for m in methods) or hasattr(target, "capture"):
         return None
@@ -167,8 +182,12 @@ def _builtin_rows(settings: Settings, conformance: bool) -> list[PluginRow]:
 def _entry_point_rows(settings: Settings, conformance: bool) -> list[PluginRow]:
     rows = []
     seen: dict[str, str] = {}
-    groups = [(g, "processor") for g in PROCESSOR_GROUPS] + [
-        (g, "exporter") for g in EXPORTER_GROUPS
+    groups = [
+        *((g, "processor") for g in PROCESSOR_GROUPS),
+        *((g, "exporter") for g in EXPORTER_GROUPS),
+        *((g, "profile") for g in COMPLIANCE_GROUPS),
+        *((g, "extension") for g in EXTENSION_GROUPS),
+        (COMMAND_GROUP, "command"),
     ]
     for group, kind in groups:
         for ep in sorted(metadata.entry_points(group=group), key=lambda e: e.name):
@@ -180,7 +199,7 @@ def _entry_point_rows(settings: Settings, conformance: bool) -> list[PluginRow]:
                 ok, detail = False, f"fails to import: {_one_line(exc)}"
             else:
                 ok, detail = _validate(kind, name, target, settings, conformance)
-            builtin = BUILTIN_PROCESSORS if kind == "processor" else _BUILTIN_EXPORTERS
+            builtin = _BUILTIN_NAMES.get(kind, {})
             key = f"{kind}:{name}"
             if name in builtin:
                 detail += f"; shadowed by the built-in {kind} {name!r}"

@@ -328,3 +328,40 @@ class TestBench:
         assert 0 == status
         assert "python -m benchmarks callsite" in out
         assert "fapilog_otel info" in out
+
+
+class TestPluginsListKinds:
+    """``plugins list`` covers compliance profiles, extensions and plugin commands too."""
+
+    def test_installed_profiles_extensions_and_commands(self) -> None:
+        from fapilog_otel.cli.plugins import list_plugins
+
+        rows = {(r.kind, r.name): r for r in list_plugins(conformance=False)}
+        for kind, name, dist in (
+            ("profile", "pci", "fapilog-otel-compliance"),
+            ("profile", "sox", "fapilog-otel-compliance"),
+            ("extension", "prometheus", "fapilog-otel-prometheus"),
+            ("command", "audit", "fapilog-otel-compliance"),
+        ):
+            row = rows[(kind, name)]
+            assert (True, dist) == (row.ok, row.distribution), row
+
+    def test_an_extension_without_attach_fails(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from fapilog_otel.cli.plugins import list_plugins
+
+        make_distribution(
+            tmp_path,
+            "fake-extension",
+            "fake_extension_mod",
+            "class Inert:\n    pass\n",
+            """
+            [fapilog_otel.extensions]
+            inert = fake_extension_mod:Inert
+            """,
+        )
+        monkeypatch.syspath_prepend(str(tmp_path))
+        (row,) = [r for r in list_plugins(conformance=False) if r.name == "inert"]
+        assert ("extension", False) == (row.kind, row.ok)
+        assert "attach()" in row.detail
