@@ -13,272 +13,42 @@ exercised with rotel (a real OTLP collector from PyPI) instead.
 from __future__ import annotations
 
 import functools
-import os
 import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from deployment_page import (
+    CLUSTER_SCOPED,
+    DOCUMENTED,
+    DOWNWARD_API,
+    ENV_REFERENCE,
+    PAGE,
+    PLUGIN_VARIABLES,
+    ROOT,
+    VARIABLE,
+    YAML_BLOCKS,
+    all_documents,
+    blocks,
+    collected,
+    collector_configs,
+    created_by_commands,
+    documents,
+    env_lists,
+    kind_of,
+    manifests,
+    page_text,
+    pod_containers,
+    resolved_env,
+    use_env,
+    workloads,
+)
 
 import fapilog_otel as fo
 from fapilog_otel.exporters import InMemoryExporter
-from fapilog_otel.testing import CodeBlock, code_blocks
-
-ROOT = Path(__file__).resolve().parents[2]
-PAGE = ROOT / "docs" / "deployment.md"
-
-_VARIABLE = re.compile(r"\b(?:FAPILOG|OTEL)_[A-Z0-9_]*[A-Z0-9]\b")
-_DOCUMENTED = re.compile(r"\b(?:FAPILOG|OTEL)_[A-Za-z0-9_<>\[\]]*[A-Za-z0-9>\]]")
-_ENV_REFERENCE = re.compile(r"\$\((\w+)\)")
-
-#: Variables of plugins whose documentation is being written alongside this page.
-PLUGIN_VARIABLES = {
-    "FAPILOG_PROMETHEUS_PORT",
-    "FAPILOG_PROMETHEUS_ADDR",
-    "FAPILOG_COMPLIANCE",
-    "FAPILOG_AUDIT_PATH",
-    "FAPILOG_AUDIT_KEY",
-    "FAPILOG_PSEUDONYM_KEY",
-    "FAPILOG_EXTENSIONS",
-}
-
-#: Kubernetes kinds that are not namespaced (the others must name their namespace).
-CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "ClusterIssuer", "Namespace"}
-WORKLOADS = {"Deployment", "DaemonSet", "StatefulSet"}
-
-#: The collector configuration's sections, and the component types the page may use in
-#: each (contrib distribution names, old and new spellings).
-SECTIONS = {"receivers", "processors", "exporters", "connectors", "extensions", "service"}
-KNOWN_TYPES = {
-    "receivers": {"otlp", "prometheus", "filelog"},
-    "processors": {
-        "batch",
-        "memory_limiter",
-        "k8sattributes",
-        "k8s_attributes",
-        "resourcedetection",
-        "resource_detection",
-        "deltatocumulative",
-        "filter",
-        "transform",
-        "resource",
-        "attributes",
-    },
-    "exporters": {
-        "otlp",
-        "otlp_grpc",
-        "otlphttp",
-        "otlp_http",
-        "debug",
-        "splunk_hec",
-        "elasticsearch",
-        "prometheus",
-        "prometheusremotewrite",
-        "prometheus_remote_write",
-    },
-    "connectors": {"count", "forward", "routing"},
-    "extensions": {"health_check", "file_storage", "basicauth", "bearertokenauth"},
-}
-PIPELINE_TYPES = {"logs", "metrics", "traces"}
-
-#: Options of the components the page uses most, from their READMEs (common exporter
-#: settings such as ``tls``, ``sending_queue`` and ``retry_on_failure`` included).
-_EXPORTER_COMMON = {"sending_queue", "retry_on_failure", "timeout", "tls", "headers"}
-KNOWN_OPTIONS: dict[tuple[str, str], set[str]] = {
-    ("receivers", "otlp"): {"protocols"},
-    ("processors", "memory_limiter"): {
-        "check_interval",
-        "limit_mib",
-        "spike_limit_mib",
-        "limit_percentage",
-        "spike_limit_percentage",
-    },
-    ("processors", "batch"): {
-        "send_batch_size",
-        "send_batch_max_size",
-        "timeout",
-        "metadata_keys",
-        "metadata_cardinality_limit",
-    },
-    ("processors", "k8sattributes"): {
-        "auth_type",
-        "passthrough",
-        "extract",
-        "pod_association",
-        "filter",
-        "exclude",
-        "wait_for_metadata",
-        "wait_for_metadata_timeout",
-    },
-    ("processors", "resourcedetection"): {"detectors", "timeout", "override"},
-    ("processors", "deltatocumulative"): {"max_stale", "max_streams"},
-    ("connectors", "count"): {"logs", "spans", "spanevents", "metrics", "datapoints"},
-    ("exporters", "otlp"): _EXPORTER_COMMON | {"endpoint", "compression", "balancer_name"},
-    ("exporters", "otlphttp"): _EXPORTER_COMMON | {"endpoint", "logs_endpoint", "encoding"},
-    ("exporters", "splunk_hec"): _EXPORTER_COMMON
-    | {"endpoint", "token", "index", "source", "sourcetype"},
-    ("exporters", "elasticsearch"): _EXPORTER_COMMON
-    | {"endpoint", "endpoints", "api_key", "user", "password", "logs_index", "mapping"},
-    ("exporters", "prometheus"): {"endpoint", "namespace", "const_labels", "metric_expiration"},
-    ("exporters", "prometheusremotewrite"): _EXPORTER_COMMON | {"endpoint", "namespace"},
-    ("extensions", "health_check"): {"endpoint", "path"},
-    ("extensions", "file_storage"): {"directory", "timeout", "create_directory"},
-}
-PROTOCOL_OPTIONS = {"endpoint", "tls", "keepalive", "max_recv_msg_size_mib", "cors"}
-TLS_SERVER_OPTIONS = {"cert_file", "key_file", "client_ca_file", "ca_file"}
-TLS_CLIENT_OPTIONS = {"ca_file", "cert_file", "key_file", "insecure", "server_name_override"}
-COUNT_METRIC_OPTIONS = {"description", "conditions", "attributes"}
-
-#: What the downward API would give the page's ``fieldRef``s, for the delivery test.
-DOWNWARD_API = {
-    "metadata.name": "checkout-7d9f8-x2k4p",
-    "metadata.uid": "4f1c2a9e-0d6b-4e57-9b1a-3c2d1e0f9a88",
-    "metadata.namespace": "shop",
-    "spec.nodeName": "node-1",
-    "status.hostIP": "10.0.0.7",
-}
-
-
-# -- reading the page ---------------------------------------------------------------------
-
-
-@functools.cache
-def page_text() -> str:
-    return PAGE.read_text(encoding="utf-8")
-
-
-@functools.cache
-def blocks(language: str) -> list[CodeBlock]:
-    """The page's blocks of ``language``; ``.code`` is the text, ``.line`` its first line."""
-    return code_blocks(PAGE, language)
-
-
-YAML_BLOCKS = blocks("yaml")
-
-
-def collected(function: Callable[[], list[Any]]) -> list[Any]:
-    """``function()`` for a parametrization, or nothing when the page's YAML is broken (then
-    ``test_yaml_block_parses_into_known_documents`` names the block, instead of every test
-    of this file failing to collect)."""
-    try:
-        return function()
-    except Exception:
-        return []
-
-
-@functools.cache
-def documents(block: CodeBlock) -> tuple[Any, ...]:
-    """The YAML documents of ``block`` (empty ones left out)."""
-    return tuple(d for d in yaml.safe_load_all(block.code) if d is not None)
-
-
-def kind_of(document: Any) -> str | None:
-    """What a YAML document of the page is, or None when it is none of the known kinds."""
-    if isinstance(document, dict):
-        if "apiVersion" in document or "kind" in document:
-            return "manifest"
-        if {"receivers", "exporters", "service"} & set(document):
-            return "collector"
-        if "scrape_configs" in document:
-            return "scrape"
-        if "groups" in document:
-            return "rules"
-    if (
-        isinstance(document, list)
-        and document
-        and all(isinstance(e, dict) and "name" in e for e in document)
-    ):
-        return "env"
-    return None
-
-
-def all_documents() -> Iterator[tuple[CodeBlock, Any]]:
-    for block in YAML_BLOCKS:
-        for document in documents(block):
-            yield block, document
-
-
-def manifests() -> list[dict[str, Any]]:
-    return [d for _, d in all_documents() if kind_of(d) == "manifest"]
-
-
-def collector_configs() -> list[tuple[str, dict[str, Any]]]:
-    """Every collector configuration: the page's own blocks and those inside ConfigMaps."""
-    found = [(f"line {block.line}", d) for block, d in all_documents() if kind_of(d) == "collector"]
-    for manifest in manifests():
-        if manifest["kind"] != "ConfigMap":
-            continue
-        for key, text in (manifest.get("data") or {}).items():
-            if key.endswith((".yaml", ".yml")):
-                found.append(
-                    (f"ConfigMap {manifest['metadata']['name']}/{key}", yaml.safe_load(text))
-                )
-    return found
-
-
-def workloads() -> list[dict[str, Any]]:
-    return [m for m in manifests() if m["kind"] in WORKLOADS]
-
-
-def pod_containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
-    spec = workload["spec"]["template"]["spec"]
-    return [*spec.get("initContainers", []), *spec.get("containers", [])]
-
-
-def env_lists() -> list[tuple[str, list[dict[str, Any]]]]:
-    """Every list of container variables on the page: containers' ``env`` and fragments."""
-    found = []
-    for workload in workloads():
-        for container in pod_containers(workload):
-            if container.get("env"):
-                name = f"{workload['metadata']['name']}/{container['name']}"
-                found.append((name, container["env"]))
-    for block, document in all_documents():
-        if kind_of(document) == "env":
-            found.append((f"env fragment at line {block.line}", document))
-    return found
-
-
-def created_by_commands(what: str) -> set[str]:
-    """Names the page's shell blocks create with ``kubectl ... create <what> [type] NAME``."""
-    names = set()
-    for block in blocks("sh"):
-        text = block.code.replace("\\\n", " ")
-        pattern = rf"kubectl\b[^\n]*?\bcreate {what}(?: generic| tls)? ([\w.-]+)"
-        names.update(re.findall(pattern, text))
-    return names
-
-
-def use_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
-    """Replace every FAPILOG_* and OTEL_* variable with those of ``env``, except the
-    Prometheus plugin's (its endpoint would open a port, and the plugin is optional)."""
-    for name in list(os.environ):
-        if name.upper().startswith(("FAPILOG_", "OTEL_")):
-            monkeypatch.delenv(name)
-    for name, value in env.items():
-        if not name.startswith(("FAPILOG_PROMETHEUS_", "FAPILOG_EXTENSIONS")):
-            monkeypatch.setenv(name, value)
-
-
-def resolved_env(entries: list[dict[str, Any]], overrides: dict[str, str]) -> dict[str, str]:
-    """A container's variables as Kubernetes would set them: downward-API values from
-    :data:`DOWNWARD_API`, ``$(NAME)`` expanded from earlier entries; ``overrides`` win."""
-    env: dict[str, str] = {}
-    for entry in entries:
-        if "value" in entry:
-            value = str(entry["value"])
-            value = _ENV_REFERENCE.sub(lambda m: env.get(m.group(1), m.group(0)), value)
-        elif "fieldRef" in entry.get("valueFrom", {}):
-            value = DOWNWARD_API[entry["valueFrom"]["fieldRef"]["fieldPath"]]
-        else:
-            value = "secret-value"
-        env[entry["name"]] = value
-    env.update(overrides)
-    return env
-
+from fapilog_otel.testing import CodeBlock
 
 # -- the YAML parses and is of a known kind ------------------------------------------------
 
@@ -351,7 +121,7 @@ def test_container_variables_are_well_formed() -> None:
             assert ("value" in entry) != ("valueFrom" in entry), (where, entry)
             if "value" in entry:
                 assert isinstance(entry["value"], str), f"{where}: quote {entry['name']}"
-                for reference in _ENV_REFERENCE.findall(entry["value"]):
+                for reference in ENV_REFERENCE.findall(entry["value"]):
                     assert reference in seen, (where, entry["name"], reference)
             seen.add(entry["name"])
 
@@ -406,183 +176,6 @@ def test_services_target_declared_ports() -> None:
                 assert port["targetPort"] in declared, (service["metadata"]["name"], port)
 
 
-# -- collector configurations --------------------------------------------------------------
-
-
-CONFIGS = collected(collector_configs)
-
-
-def _ids(config: dict[str, Any], section: str) -> set[str]:
-    return set(config.get(section) or {})
-
-
-def _type(component_id: str) -> str:
-    return component_id.split("/", 1)[0]
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
-@pytest.mark.parametrize(("where", "config"), CONFIGS, ids=[w for w, _ in CONFIGS])
-def test_collector_pipelines_use_defined_components(where: str, config: dict[str, Any]) -> None:
-    """Pipelines name only components defined in the same configuration (full ids), every
-    receiver, processor and exporter defined is used, every connector joins two pipelines,
-    and every extension is enabled."""
-    assert set(config) <= SECTIONS, set(config) - SECTIONS
-    assert config.get("receivers") and config.get("exporters"), where
-    pipelines = config["service"]["pipelines"]
-    assert pipelines, where
-    receivers, processors = _ids(config, "receivers"), _ids(config, "processors")
-    exporters, connectors = _ids(config, "exporters"), _ids(config, "connectors")
-    used: dict[str, set[str]] = {"receivers": set(), "processors": set(), "exporters": set()}
-    for pipeline_id, pipeline in pipelines.items():
-        assert _type(pipeline_id) in PIPELINE_TYPES, pipeline_id
-        assert set(pipeline) <= {"receivers", "processors", "exporters"}, pipeline_id
-        assert pipeline.get("receivers") and pipeline.get("exporters"), pipeline_id
-        assert set(pipeline["receivers"]) <= receivers | connectors, pipeline_id
-        assert set(pipeline.get("processors", [])) <= processors, pipeline_id
-        assert set(pipeline["exporters"]) <= exporters | connectors, pipeline_id
-        for key in used:
-            used[key].update(pipeline.get(key, []))
-    assert receivers == used["receivers"] - connectors, f"{where}: receivers never used"
-    assert processors == used["processors"], f"{where}: processors never used"
-    assert exporters == used["exporters"] - connectors, f"{where}: exporters never used"
-    for connector in connectors:
-        assert connector in used["exporters"] and connector in used["receivers"], connector
-    enabled = set(config["service"].get("extensions", []))
-    assert enabled == _ids(config, "extensions"), f"{where}: extensions defined and enabled"
-
-
-@pytest.mark.parametrize(("where", "config"), CONFIGS, ids=[w for w, _ in CONFIGS])
-def test_collector_components_are_known(where: str, config: dict[str, Any]) -> None:
-    """Component types are contrib components, and the options of the commonest ones are
-    options their READMEs document (a misspelt key would stop the collector)."""
-    for section, types in KNOWN_TYPES.items():
-        for component_id, options in (config.get(section) or {}).items():
-            kind = _type(component_id)
-            assert kind in types, f"{where}: unknown {section} type {kind!r}"
-            known = KNOWN_OPTIONS.get((section, kind))
-            if known is not None and options:
-                assert set(options) <= known, f"{where}: {component_id}: {set(options) - known}"
-            tls = (options or {}).get("tls") if section == "exporters" else None
-            if tls:
-                assert set(tls) <= TLS_CLIENT_OPTIONS, (where, component_id)
-    for protocol, settings in config["receivers"].get("otlp", {}).get("protocols", {}).items():
-        assert protocol in {"grpc", "http"}, (where, protocol)
-        assert set(settings or {}) <= PROTOCOL_OPTIONS, (where, protocol)
-        assert set((settings or {}).get("tls", {})) <= TLS_SERVER_OPTIONS, (where, protocol)
-    for metrics in (config.get("connectors") or {}).get("count", {}).values():
-        for definition in metrics.values():
-            assert set(definition) <= COUNT_METRIC_OPTIONS, (where, definition)
-
-
-@pytest.mark.parametrize(("where", "config"), CONFIGS, ids=[w for w, _ in CONFIGS])
-def test_collector_pipelines_follow_the_usual_order(where: str, config: dict[str, Any]) -> None:
-    """``memory_limiter`` comes first; ``k8sattributes`` comes before ``batch`` (batching
-    loses the connection it may need); the count connector feeds a metrics pipeline whose
-    Prometheus exporter gets cumulative sums."""
-    for pipeline_id, pipeline in config["service"]["pipelines"].items():
-        kinds = [_type(p) for p in pipeline.get("processors", [])]
-        if "memory_limiter" in kinds:
-            assert kinds[0] == "memory_limiter", (where, pipeline_id)
-        if "k8sattributes" in kinds and "batch" in kinds:
-            assert kinds.index("k8sattributes") < kinds.index("batch"), (where, pipeline_id)
-        if "count" in pipeline["receivers"]:
-            assert _type(pipeline_id) == "metrics", (where, pipeline_id)
-            if {"prometheus", "prometheusremotewrite"} & {_type(e) for e in pipeline["exporters"]}:
-                assert "deltatocumulative" in kinds, (where, pipeline_id)
-
-
-@pytest.mark.parametrize(("where", "config"), CONFIGS, ids=[w for w, _ in CONFIGS])
-def test_collector_secrets_come_from_the_environment(where: str, config: dict[str, Any]) -> None:
-    """Every substitution is ``${env:NAME}``; tokens, keys and passwords are substitutions,
-    never literals; persistent queues use an enabled storage extension."""
-    for text in _strings(config):
-        for match in re.finditer(r"\$\{[^}]*\}", text):
-            assert re.fullmatch(r"\$\{env:[A-Z_][A-Z0-9_]*\}", match.group(0)), (where, text)
-    for component_id, options in (config.get("exporters") or {}).items():
-        for key in ("token", "api_key", "password"):
-            if options and key in options:
-                assert str(options[key]).startswith("${env:"), (where, component_id, key)
-        storage = ((options or {}).get("sending_queue") or {}).get("storage")
-        if storage:
-            assert storage in config["service"].get("extensions", []), (where, component_id)
-
-
-# -- Prometheus configuration and rules ----------------------------------------------------
-
-
-def _port_names() -> set[str]:
-    return {
-        p.get("name") for w in workloads() for c in pod_containers(w) for p in c.get("ports", [])
-    }
-
-
-def test_scrape_configuration_finds_the_metrics_port() -> None:
-    """The scrape job keeps the container port the sidecar example declares, and the
-    PodMonitor scrapes that port of pods that exist on the page."""
-    scrapes = [d for _, d in all_documents() if kind_of(d) == "scrape"]
-    assert scrapes
-    for scrape in scrapes:
-        for job in scrape["scrape_configs"]:
-            assert job["job_name"]
-            for rule in job.get("relabel_configs", []):
-                if rule.get("action") == "keep" and "port_name" in str(rule["source_labels"]):
-                    assert rule["regex"] in _port_names(), rule
-    for monitor in (m for m in manifests() if m["kind"] == "PodMonitor"):
-        for endpoint in monitor["spec"]["podMetricsEndpoints"]:
-            assert endpoint["port"] in _port_names(), endpoint
-        wanted = monitor["spec"]["selector"]["matchLabels"].items()
-        assert any(
-            wanted <= w["spec"]["template"]["metadata"]["labels"].items() for w in workloads()
-        )
-
-
-def test_alert_rules_are_complete() -> None:
-    """Every rule has a name and an expression."""
-    groups = [g for _, d in all_documents() if kind_of(d) == "rules" for g in d["groups"]]
-    assert groups
-    for group in groups:
-        assert group["name"] and group["rules"]
-        for rule in group["rules"]:
-            assert rule.get("alert") and rule.get("expr"), rule
-
-
-class _WithOutcomes(InMemoryExporter):
-    """An in-memory exporter that reports outcomes, as the OTLP exporter does."""
-
-    def outcomes(self) -> dict[str, int]:
-        return {"retries": 0}
-
-
-def test_metric_names_are_the_plugins() -> None:
-    """Every ``fapilog_otel_*`` name on the page is one the Prometheus plugin serves."""
-    plugin = pytest.importorskip("fapilog_prometheus", reason="fapilog-otel-prometheus")
-    from prometheus_client import CollectorRegistry
-
-    registry = CollectorRegistry()
-    settings = fo.Settings(
-        processors=["sample"], plugins={"sample": {"ratio": 0.0}}, diagnostics=False
-    )
-    with fo.Container(settings, exporters=[_WithOutcomes()]) as container:
-        plugin.instrument(container, registry=registry)
-        container.get_logger("app").info("sampled out")
-        container.get_logger("app").warning("kept")
-        assert container.flush(5)
-        served = {s.name for family in registry.collect() for s in family.samples}
-    named = set(re.findall(r"\bfapilog_otel_[a-z_]+[a-z]\b", page_text()))
-    assert named
-    assert set() == named - served
-
-
 # -- variables and settings ----------------------------------------------------------------
 
 
@@ -599,7 +192,7 @@ def documented_variables() -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]
     names: set[str] = set()
     templates: list[re.Pattern[str]] = []
     for source in sources:
-        for found in _DOCUMENTED.findall(source.read_text(encoding="utf-8")):
+        for found in DOCUMENTED.findall(source.read_text(encoding="utf-8")):
             variants = [found.replace("[LOGS_]", ""), found.replace("[LOGS_]", "LOGS_")]
             for variant in variants:
                 if "__<" in variant:
@@ -617,7 +210,7 @@ def test_every_variable_on_the_page_is_documented() -> None:
     documented alongside."""
     names, templates = documented_variables()
     assert "OTEL_EXPORTER_OTLP_CERTIFICATE" in names
-    mentioned = set(_VARIABLE.findall(page_text()))
+    mentioned = set(VARIABLE.findall(page_text()))
     assert "FAPILOG_SPOOL_DIR" in mentioned
     unknown = sorted(
         v
@@ -633,7 +226,7 @@ def settings_sources() -> list[tuple[str, dict[str, str]]]:
     found = []
     for where, entries in env_lists():
         env = resolved_env(entries, {})
-        if any(_VARIABLE.fullmatch(k) for k in env):
+        if any(VARIABLE.fullmatch(k) for k in env):
             found.append((where, env))
     for block in blocks("ini"):
         pairs = re.findall(r"^Environment=(\w+)=(.*)$", block.code, re.MULTILINE)
