@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from fapilog_otel._diagnostics import Diagnostics
 from fapilog_otel.errors import ConfigurationError
 from prometheus_client import REGISTRY, start_http_server
 from prometheus_client.registry import CollectorRegistry
@@ -209,10 +210,30 @@ class PrometheusExtension:
         self.instrumentation: Instrumentation | None = None
 
     def attach(self, container: Container) -> None:
-        """Register the container (and start or share the endpoint)."""
-        self.instrumentation = instrument(
+        """Register the container (and start or share the endpoint).
+
+        A port that cannot be listened on (taken by another process: a second worker of a
+        pre-fork server, say) is reported on the diagnostics channel and the container
+        goes on without the endpoint, its figures still in the registry: asking for
+        metrics never stops the application from starting. :func:`instrument` called
+        directly raises instead.
+        """
+        try:
+            self.instrumentation = self._instrument(container, self.port)
+        except ConfigurationError as exc:
+            if self.port is None:
+                raise
+            Diagnostics(enabled=container.settings.diagnostics).warn(
+                "prometheus:endpoint",
+                f"{exc}; going on without a metrics endpoint (the figures stay in the "
+                "registry). Give each process its own port.",
+            )
+            self.instrumentation = self._instrument(container, None)
+
+    def _instrument(self, container: Container, port: int | None) -> Instrumentation:
+        return instrument(
             container,
-            port=self.port,
+            port=port,
             addr=self.addr,
             name=self.config.name,
             max_loggers=self.max_loggers,

@@ -275,22 +275,35 @@ class TestEndpoint:
         with pytest.raises(urllib.error.URLError):
             urllib.request.urlopen(url, timeout=2)
 
-    def test_a_taken_port_is_a_clear_error(self) -> None:
+    def test_a_taken_port(
+        self, containers: list[Container], capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """instrument() raises a clear error; the extension (the zero-code path) warns and
+        goes on without the endpoint, so a second worker of a pre-fork server still
+        starts."""
         import socket
 
         with socket.socket() as taken:
             taken.bind(("127.0.0.1", 0))
             taken.listen()
             port = taken.getsockname()[1]
+            bare = make(containers, "bare", InMemoryExporter())
             with pytest.raises(ConfigurationError, match=f"127.0.0.1:{port}"):
-                Container(
-                    Settings(
-                        exporters=["none"],
-                        diagnostics=False,
-                        extensions=["prometheus"],
-                        plugins={"prometheus": {"port": port, "addr": "127.0.0.1"}},
-                    )
-                )
+                instrument(bare, registry=CollectorRegistry(), port=port, addr="127.0.0.1")
+            c = make(
+                containers,
+                "second-worker",
+                InMemoryExporter(),
+                diagnostics=True,
+                extensions=["prometheus"],
+                plugins={"prometheus": {"port": port, "addr": "127.0.0.1"}},
+            )
+            (extension,) = c.extensions
+            assert extension.instrumentation is not None
+            assert extension.instrumentation.port is None
+            assert "second-worker" in collector_for(extension.instrumentation.registry).labels
+        warning = capfd.readouterr().err
+        assert f"127.0.0.1:{port}" in warning and "without a metrics endpoint" in warning
 
     def test_a_bad_port_variable_is_a_clear_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("FAPILOG_PROMETHEUS_PORT", "ninety")
