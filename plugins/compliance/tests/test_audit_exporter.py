@@ -345,15 +345,23 @@ class TestRestart:
         assert (1, 1, 1) == (outcomes["write_errors"], outcomes["failed"], outcomes["breaks"])
         assert "break" == fields(read_lines(trail.path)[0])["reason"]
 
-    def test_a_second_writer_is_refused(self, tmp_path: Path) -> None:
-        """While one exporter holds the trail, another one's audit events are rejected."""
+    def test_a_second_writer_writes_a_trail_of_its_own(self, tmp_path: Path) -> None:
+        """While one exporter holds the trail (another worker process, say), another one
+        writes its audit events to its own trail, whose header says why; none is lost."""
         first, second = exporter(tmp_path / "audit.log"), exporter(tmp_path / "audit.log")
         first.export([audit_record(1)])
-        result = second.export([audit_record(2), plain_record()])
+        assert ExportResult.SUCCESS == second.export([audit_record(2), plain_record()])
+        third = exporter(tmp_path / "audit.log")
+        result = third.export([audit_record(3)])
         assert isinstance(result, PartialSuccess) and 1 == result.rejected
         first.shutdown()
         second.shutdown()
+        third.shutdown()
         assert 1 == verified(tmp_path / "audit.log").records
+        own = tmp_path / f"audit.pid{os.getpid()}.log"
+        assert 1 == verified(own).records
+        header = fields(read_lines(own)[0])
+        assert ("concurrent", "audit.log") == (header["reason"], header["concurrent"]["busy"])
 
 
 class TestFiles:

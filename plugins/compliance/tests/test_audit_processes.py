@@ -164,3 +164,21 @@ class TestFork:
             header["parent"]["mac"],
         )
         assert "child" == record["attributes"]["audit.actor"]
+
+
+def test_two_worker_processes_each_keep_a_verifiable_trail(tmp_path: Path) -> None:
+    """Two processes of one application (the workers of a pre-fork server, say) share
+    FAPILOG_AUDIT_PATH: the one that takes the trail writes it, the other writes a trail
+    of its own beside it; no audit event is lost and both trails verify."""
+    path = tmp_path / "audit.log"
+    holder = exporter(path)
+    holder.export([audit_record(1)])
+    done = run_script(WRITE + "\nprint(os.getpid())\n", path)
+    assert 0 == done.returncode, done.stderr
+    child_pid = int(done.stdout.split()[-1])
+    holder.shutdown()
+    assert 1 == verify_trail(path, KEY.encode()).records
+    own = path.with_name(f"audit.pid{child_pid}.log")
+    report = verify_trail(own, KEY.encode())
+    assert (None, True, 3) == (report.problem, report.sealed, report.records)
+    assert "concurrent" == lines_of(own)[0]["reason"]

@@ -108,7 +108,9 @@ class AuditFileExporter:
     whose MAC covers its content, its ``seq`` and the MAC of the line before it.
 
     Files: the trail is opened on the first audit event, under an exclusive lock
-    (``<path>.lock``), with files ``0600`` in directories created ``0700``.
+    (``<path>.lock``), with files ``0600`` in directories created ``0700``. When another
+    writer holds the lock (another worker process), this one writes a trail of its own,
+    ``audit.pid<pid>.log`` (``reason: concurrent``).
 
     * A new trail starts with a ``header`` line (``reason: genesis``).
     * Past ``max_bytes`` the live file is sealed (a ``seal`` line) and renamed
@@ -173,6 +175,8 @@ class AuditFileExporter:
         self._size = 0
         #: Where a forked child's trail branched off its parent's.
         self._origin: dict[str, Any] | None = None
+        #: Why this process writes a trail of its own: ``fork`` or ``concurrent``.
+        self._origin_reason = "fork"
         self._counts = dict.fromkeys(_OUTCOMES, 0)
 
     def __repr__(self) -> str:
@@ -353,8 +357,25 @@ class AuditFileExporter:
             return
         _files.make_directories(self._path.parent)
         if self._lock_fd < 0:
-            self._lock_fd = _files.lock(self._path.with_name(self._path.name + ".lock"))
+            try:
+                self._lock_fd = _files.lock(self._lock_path())
+            except _files.TrailBusy as exc:
+                if self._path != self._base:
+                    raise
+                self._use_own_trail(str(exc))
+                self._lock_fd = _files.lock(self._lock_path())
         self._open_trail()
+
+    def _lock_path(self) -> Path:
+        return self._path.with_name(self._path.name + ".lock")
+
+    def _use_own_trail(self, problem: str) -> None:
+        """Another writer holds the trail (another worker process of the application):
+        write this process's audit events to a trail of its own, ``audit.pid<pid>.log``,
+        whose genesis header (reason ``concurrent``) names the trail it could not take."""
+        self._path = _files.child_path(self._base, self._pid)
+        self._origin = {"pid": self._pid, "busy": self._base.name, "problem": problem}
+        self._origin_reason = "concurrent"
 
     def _open_trail(self) -> None:
         """Find where the trail stands on disk and open the live file to go on from there."""
@@ -368,6 +389,14 @@ class AuditFileExporter:
             # legitimately; the live file's events may as well have been deleted.
             problem = f"{path.name} is missing, yet {path.name}.{newest} exists"
             self._break(problem, newest + 1, aside=False)
+        elif self._origin is not None and self._origin_reason == "concurrent":
+            self._chain = Chain(self._key)
+            self._start_file("concurrent", 1, {"concurrent": self._origin})
+            self._diagnostics.warn(
+                "audit.concurrent",
+                f"{self._base} is held by another writer; this process (pid {self._pid}) "
+                f"writes its own audit trail {path}",
+            )
         elif self._origin is not None:
             self._chain = Chain(self._key)
             self._start_file("fork", 1, {"parent": self._origin})
@@ -476,4 +505,5 @@ class AuditFileExporter:
         self._pid = os.getpid()
         self._path = _files.child_path(self._base, self._pid)
         self._origin = origin
+        self._origin_reason = "fork"
         self._counts = dict.fromkeys(_OUTCOMES, 0)
